@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (`make bench`); targets are checked by reading them."""

@@ -1,0 +1,386 @@
+"""`govbot`: the command-line tool (database, knowledge base, search, evaluation, service)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from core.db import DatabaseError
+from core.settings import get_settings
+from knowledge.errors import KnowledgeError, ValidationFailed
+
+app = typer.Typer(help="Citizen assistant for Vietnam's online public services.",
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge base: validate, import, publish, versions, index.",
+                     no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
+
+Actor = Annotated[str, typer.Option(help="Who makes the change (recorded in the audit trail).")]
+
+
+def _actor(value: str | None) -> str:
+    if value:
+        return value
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "cli"
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _store():
+    from knowledge.store import KnowledgeStore
+
+    settings = get_settings()
+    store = KnowledgeStore(settings.resolved_database_url)
+    store.check()
+    return store
+
+
+def _guard(fn):
+    """Turn the project's errors into one clear message and exit code 1."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationFailed as exc:
+            _fail(str(exc))
+        except (KnowledgeError, DatabaseError) as exc:
+            _fail(f"error: {exc}")
+
+    return wrapper
+
+
+# --- db ---------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@_guard
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import describe_connection_error, redact_url
+    from core.migrate import current_revision, upgrade
+
+    url = get_settings().resolved_database_url
+    try:
+        upgrade(url)
+        typer.echo(f"database {redact_url(url)} at revision {current_revision(url)}")
+    except OperationalError as exc:
+        raise DatabaseError(describe_connection_error(url, exc)) from exc
+
+
+# --- kb ---------------------------------------------------------------------------------
+
+
+@kb_app.command("validate")
+@_guard
+def kb_validate(path: Path = typer.Argument(..., help="A folder of entry files or one file.")
+                ) -> None:
+    """Check entry files against the schema without importing them."""
+    from knowledge.schema import load_entries
+
+    entries = load_entries(path)
+    unverified = sum(len(e.unverified_facts) for e in entries)
+    typer.echo(f"ok: {len(entries)} entries valid; {unverified} facts marked unverified")
+
+
+@kb_app.command("import")
+@_guard
+def kb_import(
+    path: Path = typer.Argument(..., help="A folder (the whole KB) or one entry file."),
+    actor: Actor = "",
+    note: str = typer.Option("", help="Why (recorded)."),
+    publish: bool = typer.Option(False, help="Publish the new version and build its index."),
+) -> None:
+    """Validate and load entries as a new draft version (the published KB is untouched)."""
+    from knowledge.schema import load_entries
+
+    entries = load_entries(path)  # raises before anything is written
+    store = _store()
+    result = store.import_entries(entries, actor=_actor(actor), note=note,
+                                  full_snapshot=path.is_dir())
+    if result.unchanged:
+        typer.echo("no changes: the knowledge base already has this content")
+    else:
+        typer.echo(f"draft version {result.version}: {len(result.added)} added, "
+                   f"{len(result.changed)} changed, {len(result.removed)} removed")
+        for topic, fields in result.changed.items():
+            typer.echo(f"  {topic}: {', '.join(fields)}")
+    if publish:
+        _publish(store, None, _actor(actor), build=True)
+
+
+def _publish(store, version: int | None, actor: str, build: bool) -> None:
+    number = store.publish(version, actor=actor)
+    typer.echo(f"published version {number}")
+    if build:
+        _build_index(force=False)
+
+
+@kb_app.command("publish")
+@_guard
+def kb_publish(version: Optional[int] = typer.Argument(None, help="Default: the newest draft."),
+               actor: Actor = "",
+               build: bool = typer.Option(True, help="Build the search index afterwards.")
+               ) -> None:
+    """Publish a draft: the assistant answers from it once its index is built."""
+    _publish(_store(), version, _actor(actor), build)
+
+
+@kb_app.command("versions")
+@_guard
+def kb_versions(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List knowledge-base versions."""
+    rows = [v.as_dict() for v in _store().versions()]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['version']:>4}  {r['status']:<9} {r['entries']:>3} entries  "
+                   f"{r['created_at'][:19]}  {r['created_by']}  {r['note']}")
+
+
+@kb_app.command("history")
+@_guard
+def kb_history(topic_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every recorded change of one topic: who, when, what."""
+    rows = _store().history(topic_id.upper())
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        typer.echo(f"no history for {topic_id.upper()}")
+    for r in rows:
+        fields = f" ({', '.join(r['fields'])})" if r["fields"] else ""
+        typer.echo(f"{r['at'][:19]}  v{r['version']}  {r['action']:<8} {r['change']:<8} "
+                   f"{r['actor']}{fields}")
+
+
+@kb_app.command("rollback")
+@_guard
+def kb_rollback(version: int, actor: Actor = "",
+                build: bool = typer.Option(True, help="Build the search index afterwards.")
+                ) -> None:
+    """Publish the content of an older version again (as a new version)."""
+    number = _store().rollback(version, actor=_actor(actor))
+    typer.echo(f"published version {number} (content of version {version})")
+    if build:
+        _build_index(force=False)
+
+
+@kb_app.command("export")
+@_guard
+def kb_export(directory: Path, version: Optional[int] = typer.Option(None),
+              actor: Actor = "") -> None:
+    """Write the published (or given) version as YAML files; they import back unchanged."""
+    files = _store().export(directory, version, actor=_actor(actor))
+    typer.echo(f"wrote {len(files)} files to {directory}")
+
+
+def _build_index(force: bool) -> None:
+    from knowledge.index import build_index
+
+    settings = get_settings()
+    snapshot = _store().snapshot()
+    report = build_index(snapshot, settings, progress=sys.stderr.isatty() or True, force=force)
+    cal = report.calibration
+    verb = "reused" if report.reused else "built"
+    typer.echo(f"{verb} index {report.name}: {report.passages} passages, model {report.model}, "
+               f"{report.seconds:.1f} s; fusion lexical weight {cal.lexical_weight:.2f}, "
+               f"min score {cal.min_score:.3f}, margin {cal.margin:.3f} ({cal.fitted_on})")
+
+
+@kb_app.command("build-index")
+@_guard
+def kb_build_index(force: bool = typer.Option(False, help="Rebuild even if current.")) -> None:
+    """Build the search index of the published version and switch to it atomically."""
+    _build_index(force)
+
+
+@kb_app.command("tune-embeddings")
+@_guard
+def kb_tune(epochs: int = typer.Option(1, min=1, max=10),
+            force: bool = typer.Option(False, help="Retrain even if a tuned model exists.")
+            ) -> None:
+    """Fine-tune the embedding model on pairs generated from the published KB."""
+    from knowledge.tuning import tune_embeddings
+
+    snapshot = _store().snapshot()
+    r = tune_embeddings(snapshot, get_settings(), epochs=epochs, progress=True, force=force)
+    verb = "reused" if r.reused else f"trained in {r.seconds:.0f} s"
+    decision = "used" if r.used else "not used (did not beat the base model)"
+    typer.echo(f"tuned model {r.path.name} {verb}: {r.pairs} pairs, {r.steps} steps; "
+               f"dev MRR base {r.base_mrr:.3f} -> tuned {r.tuned_mrr:.3f}: {decision}")
+
+
+@kb_app.command("setup")
+@_guard
+def kb_setup(actor: Actor = "setup",
+             tune: bool = typer.Option(True, help="Fine-tune the embedding model.")) -> None:
+    """Everything a fresh machine needs, idempotent: migrate, import, publish, tune, index."""
+    from core.migrate import upgrade
+    from knowledge.schema import load_entries
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    store = _store()
+    entries = load_entries(settings.kb_dir)
+    result = store.import_entries(entries, actor=actor, note="setup from knowledge/topics",
+                                  full_snapshot=True)
+    if not result.unchanged:
+        typer.echo(f"imported version {result.version}")
+    published = store.published_version()
+    if published is None or not result.unchanged:
+        store.publish(actor=actor)
+    if tune:
+        kb_tune(epochs=1, force=False)
+    _build_index(force=False)
+
+
+# --- search, ask, eval, serve -----------------------------------------------------------
+
+
+def _service():
+    from knowledge.service import KnowledgeService
+
+    return KnowledgeService.from_settings()
+
+
+@app.command("search")
+@_guard
+def search(as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+           k: int = typer.Option(5, "--k", min=1, max=50)) -> None:
+    """Read questions from standard input, one per line; print the ranked topics."""
+    service = _service()
+    for line in sys.stdin:
+        question = line.rstrip("\n")
+        result = service.search(question, k=k)
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+        else:
+            hits = ", ".join(f"{h.id} {h.score:.3f}" for h in result.results)
+            sys.stdout.write(f"{result.status:<10} {hits}  <- {question[:80]}\n")
+        sys.stdout.flush()
+
+
+@app.command("ask")
+@_guard
+def ask(question: str,
+        as_json: bool = typer.Option(False, "--json", help="Also show status and scores.")
+        ) -> None:
+    """Print the answer the assistant would send."""
+    answer = _service().answer(question)
+    if as_json:
+        typer.echo(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(answer.text)
+
+
+@eval_app.command("retrieval")
+@_guard
+def eval_retrieval(
+    file: Path,
+    mode: str = typer.Option("hybrid", help="hybrid | lexical | dense"),
+    model: str = typer.Option("current", help="current (the index's) | base | tuned"),
+    misses: Path = typer.Option(Path("var/eval/misses.jsonl"), help="Where misses go."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recall@1/3/5, MRR, out-of-scope handling and a per-style breakdown."""
+    from knowledge.evaluation import (fit_calibration, format_report, load_questions, metrics,
+                                      score_questions)
+
+    settings = get_settings()
+    retriever = _retriever_for(model)
+    scored = score_questions(retriever, load_questions(file))
+    cal = retriever.calibration
+    if mode != "hybrid" or model != "current":
+        if mode not in {"lexical", "dense", "hybrid"}:
+            _fail("mode must be hybrid, lexical or dense")
+        weight = {"lexical": 1.0, "dense": 0.0}.get(mode)
+        dev = score_questions(retriever, load_questions(settings.dev_set))
+        cal = fit_calibration(dev, fixed_weight=weight, source=settings.dev_set.name)
+    m = metrics(scored, cal)
+    misses.parent.mkdir(parents=True, exist_ok=True)
+    with misses.open("w", encoding="utf-8") as f:
+        for miss in m["misses"]:
+            f.write(json.dumps(miss, ensure_ascii=False) + "\n")
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in m.items() if k != "misses"}, indent=2))
+    else:
+        typer.echo(format_report(m, f"{file} | mode {mode} | model {model} | "
+                                    f"lexical weight {cal.lexical_weight:.2f}"))
+        typer.echo(f"{len(m['misses'])} misses written to {misses}")
+
+
+def _retriever_for(model: str):
+    from knowledge.dense import resolve_model_path
+    from knowledge.index import build_retriever, calibrate, choose_model, load_current
+    from knowledge.store import Snapshot
+
+    settings = get_settings()
+    _, current = load_current(settings)
+    if model == "current":
+        return current
+    if model == "base":
+        path = resolve_model_path(settings.embedding_model)
+    elif model == "tuned":
+        path, label = choose_model(settings.model_copy(update={"use_tuned_model": True}))
+        if not label.startswith("tuned"):
+            manifest = settings.models_dir / "tuned" / "current.json"
+            if not manifest.exists():
+                _fail("no tuned model: run `govbot kb tune-embeddings`")
+            path = json.loads(manifest.read_text())["path"]
+    else:
+        _fail("model must be current, base or tuned")
+    entries = [current.entries[i] for i in current.entry_ids]
+    snap = Snapshot(current.kb_version or 0, "", entries)
+    retriever, _, _ = build_retriever(snap, settings, path)
+    retriever.calibration = calibrate(retriever, settings)
+    return retriever
+
+
+@app.command("serve")
+@_guard
+def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)
+          ) -> None:
+    """Run the HTTP service (web page, /api/search, /api/ask, /healthz)."""
+    import uvicorn
+
+    settings = get_settings()
+    from bot.web import create_app
+
+    web = create_app(settings)
+    host, port = host or settings.host, port or settings.port
+    typer.echo(f"Trợ lý dịch vụ công: http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    try:
+        app()
+    finally:
+        del started
+
+
+if __name__ == "__main__":
+    main()
