@@ -11,6 +11,9 @@ from knowledge.schema import Entry, Fact, FactList
 from knowledge.text import normalize
 
 ASPECTS = ("fee", "processing_time", "documents", "where", "eligibility", "steps")
+# The entry field holding each aspect (the NLU's `aspect` entity uses the names above).
+ASPECT_FIELDS = {"fee": "fees", "processing_time": "processing_time", "documents": "documents",
+                 "eligibility": "eligibility"}
 
 # Folded cue phrases per aspect, tried in order; the first aspect with a cue wins.
 ASPECT_CUES: dict[str, tuple[str, ...]] = {
@@ -57,7 +60,7 @@ def aspect_text(entry: Entry, aspect: str) -> str:
         return "Các bước:\n" + "\n".join(lines)
     if aspect == "where":
         return f"{ASPECT_LABELS['where']}: {entry.where.text}"
-    fact = getattr(entry, aspect)
+    fact = getattr(entry, ASPECT_FIELDS[aspect])
     return f"{ASPECT_LABELS[aspect]}:\n{_fact_text(fact)}"
 
 

@@ -48,6 +48,7 @@ class Scored:
     lexical: np.ndarray
     dense: np.ndarray
     entry_ids: list[str]
+    known: np.ndarray  # the question has at least one word the index knows
 
     def fused(self, weight: float) -> tuple[np.ndarray, np.ndarray | None]:
         """(topic scores, best out-of-scope score per question or None)."""
@@ -58,18 +59,21 @@ class Scored:
 
     def subset(self, rows: list[int]) -> Scored:
         return Scored([self.questions[i] for i in rows], self.lexical[rows], self.dense[rows],
-                      self.entry_ids)
+                      self.entry_ids, self.known[rows])
 
 
 def score_questions(retriever: Retriever, questions: list[Question]) -> Scored:
-    lex, dense = retriever.component_scores([q.q[: retriever.max_chars] for q in questions])
-    return Scored(questions, lex, dense, retriever.entry_ids)
+    texts = [q.q[: retriever.max_chars] for q in questions]
+    lex, dense = retriever.component_scores(texts)
+    known = np.array([retriever.has_known_words(t) for t in texts], dtype=bool)
+    return Scored(questions, lex, dense, retriever.entry_ids, known)
 
 
-def _statuses(fused: np.ndarray, oos: np.ndarray | None, cal: Calibration) -> list[str]:
+def _statuses(fused: np.ndarray, oos: np.ndarray | None, known: np.ndarray,
+              cal: Calibration) -> list[str]:
     tops = np.sort(fused, axis=1)[:, ::-1][:, :2]
-    return [decide_status(list(tops[i]), cal, None if oos is None else float(oos[i]))[0]
-            for i in range(len(fused))]
+    return [decide_status(list(tops[i]), cal, None if oos is None else float(oos[i]),
+                          known=bool(known[i]))[0] for i in range(len(fused))]
 
 
 
@@ -89,7 +93,7 @@ def metrics(scored: Scored, cal: Calibration) -> dict[str, Any]:
     """Recall@1/3/5, MRR, unresolved shares, per-style breakdown and the misses."""
     fused, oos = scored.fused(cal.lexical_weight)
     ranks = _ranks(fused, scored.entry_ids, scored.questions)
-    statuses = _statuses(fused, oos, cal)
+    statuses = _statuses(fused, oos, scored.known, cal)
     inscope = [i for i, q in enumerate(scored.questions) if q.expected is not None]
     oos = [i for i, q in enumerate(scored.questions) if q.expected is None]
 
@@ -134,7 +138,7 @@ def metrics(scored: Scored, cal: Calibration) -> dict[str, Any]:
     return out
 
 
-def fit_calibration(scored: Scored, *, max_inscope_unresolved: float = 0.03,
+def fit_calibration(scored: Scored, *, max_inscope_unresolved: float = 0.04,
                     source: str = "", fixed_weight: float | None = None) -> Calibration:
     """Choose the fusion weight (best MRR) then the thresholds (best utility under a cap on
     wrongly unresolved in-scope questions)."""
@@ -163,7 +167,7 @@ def fit_calibration(scored: Scored, *, max_inscope_unresolved: float = 0.03,
     candidates = np.unique(np.round(np.quantile(top1[~is_oos], np.linspace(0, 0.2, 41)), 3))
     biases = np.round(np.arange(-0.15, 0.151, 0.005), 3) if oos is not None else [0.0]
     for min_score, bias in itertools.product(candidates, biases):
-        unresolved = (top1 < min_score) | (oos_arr + bias >= top1)
+        unresolved = ~scored.known | (top1 < min_score) | (oos_arr + bias >= top1)
         if (unresolved & ~is_oos).sum() / n_in > max_inscope_unresolved:
             continue
         for margin in np.round(np.arange(0.0, 0.061, 0.005), 3):

@@ -30,6 +30,8 @@ from knowledge.schema import Entry, load_out_of_scope
 from knowledge.store import Snapshot
 
 POINTER = "CURRENT"
+# Bump when passages, scoring or calibration change, so `make setup` rebuilds the index.
+ARTEFACT_FORMAT = "3"
 KEEP_ARTEFACTS = 3
 TUNED_MANIFEST = "tuned/current.json"
 
@@ -110,7 +112,7 @@ def build_index(snapshot: Snapshot, settings: Settings, *, progress: bool = Fals
     """Build (or reuse) the artefact for `snapshot` and make it current."""
     started = time.perf_counter()
     model_path, model_label = choose_model(settings)
-    inputs = hashlib.sha256(snapshot.content_hash.encode())
+    inputs = hashlib.sha256(f"{ARTEFACT_FORMAT}|{snapshot.content_hash}".encode())
     for extra in (settings.out_of_scope_file, settings.dev_set):
         inputs.update(extra.read_bytes() if extra.exists() else b"-")
     inputs.update(f"{settings.dense_text}|{settings.query_prefix}|{settings.passage_prefix}"

@@ -16,7 +16,7 @@ from knowledge.dense import encode, prepare, search_faiss
 from knowledge.lexical import BM25Index
 from knowledge.passages import OOS_PREFIX, PASSAGE_WEIGHTS, Passage
 from knowledge.schema import Entry
-from knowledge.text import normalize
+from knowledge.text import normalize, syllables
 
 ANSWERED, CLARIFY, UNRESOLVED = "answered", "clarify", "unresolved"
 HINT_BONUS = 0.05  # added to a topic the NLU recognised (service entity)
@@ -159,11 +159,17 @@ class Retriever:
             return SearchResult(query, UNRESOLVED, [], reason="empty", kb_version=self.kb_version)
         lex = self.lexical_scores(query)
         dense = self.dense_scores([query])[0]
-        return self.decide(query, lex, dense, k=k, hint_ids=hint_ids)
+        return self.decide(query, lex, dense, k=k, hint_ids=hint_ids,
+                           known=self.has_known_words(query))
+
+    def has_known_words(self, query: str) -> bool:
+        """False when no word of the question (digits aside) occurs anywhere in the index:
+        keyboard mashing, another script, or words the KB has never heard of."""
+        return any(tok in self.bm25.idf for tok in syllables(query) if not tok.isdigit())
 
     def decide(self, query: str, lex: np.ndarray, dense: np.ndarray, *, k: int = 5,
-               hint_ids: Sequence[str] = (), calibration: Calibration | None = None
-               ) -> SearchResult:
+               hint_ids: Sequence[str] = (), calibration: Calibration | None = None,
+               known: bool = True) -> SearchResult:
         cal = calibration or self.calibration
         fused_all = fuse(lex, dense, cal.lexical_weight)
         fused = fused_all[: self.n_topics].copy()
@@ -174,7 +180,7 @@ class Retriever:
         order = np.argsort(-fused, kind="stable")[:k]
         hits = [Hit(self.entry_ids[i], self.entries[self.entry_ids[i]].title, float(fused[i]),
                     float(lex[i]), float(dense[i])) for i in order]
-        status, reason = decide_status([h.score for h in hits], cal, oos)
+        status, reason = decide_status([h.score for h in hits], cal, oos, known=known)
         return SearchResult(query, status, hits, reason=reason, kb_version=self.kb_version)
 
 
@@ -183,8 +189,10 @@ def fuse(lex: np.ndarray, dense: np.ndarray, lexical_weight: float) -> np.ndarra
 
 
 def decide_status(scores: Sequence[float], cal: Calibration,
-                  oos_score: float | None = None) -> tuple[str, str]:
+                  oos_score: float | None = None, *, known: bool = True) -> tuple[str, str]:
     """answered / clarify / unresolved from the best topic scores (best first)."""
+    if not known:
+        return UNRESOLVED, "unknown_words"
     if not scores or scores[0] < cal.min_score:
         return UNRESOLVED, "low_score"
     if oos_score is not None and oos_score + cal.oos_bias >= scores[0]:
