@@ -80,6 +80,13 @@ def clarify_text(result: SearchResult) -> str:
 def unresolved_text(reason: str, max_chars: int) -> str:
     if reason == "empty":
         return "Bạn vui lòng gõ câu hỏi bằng chữ, ví dụ: \"cách kích hoạt VNeID\" nhé."
+    if reason == "out_of_scope":
+        return ("Xin lỗi, câu hỏi này nằm ngoài phạm vi mình hỗ trợ. Mình giúp về tài khoản "
+                "VNeID, Cổng Dịch vụ công và các thủ tục hành chính trực tuyến (căn cước, khai "
+                "sinh, cư trú, hộ chiếu, bảo hiểm...).")
+    if reason == "unknown_words":
+        return ("Xin lỗi, mình chưa hiểu tin nhắn này. Bạn vui lòng viết câu hỏi bằng tiếng "
+                "Việt (có dấu hoặc không dấu), ví dụ: \"lam sao kich hoat vneid\".")
     if reason == "too_long":
         return (f"Tin nhắn dài quá (tối đa {max_chars:,} ký tự). ".replace(",", ".")
                 + "Bạn vui lòng hỏi ngắn gọn một câu nhé.")
