@@ -1,4 +1,5 @@
-"""Shared foundation of every deployable: typed settings, the database, migrations, redaction.
+"""Shared foundation of every deployable: typed settings, the database, migrations, the text
+normaliser (`core.text`, stdlib only: the Rasa environment imports it too), redaction.
 
 Nothing in `core` imports from `knowledge`, `bot`, `actions` or `govbot`.
 """

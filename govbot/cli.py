@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -138,7 +138,7 @@ def _publish(store, version: int | None, actor: str, build: bool) -> None:
 
 @kb_app.command("publish")
 @_guard
-def kb_publish(version: Optional[int] = typer.Argument(None, help="Default: the newest draft."),
+def kb_publish(version: int | None = typer.Argument(None, help="Default: the newest draft."),
                actor: Actor = "",
                build: bool = typer.Option(True, help="Build the search index afterwards.")
                ) -> None:
@@ -189,7 +189,7 @@ def kb_rollback(version: int, actor: Actor = "",
 
 @kb_app.command("export")
 @_guard
-def kb_export(directory: Path, version: Optional[int] = typer.Option(None),
+def kb_export(directory: Path, version: int | None = typer.Option(None),
               actor: Actor = "") -> None:
     """Write the published (or given) version as YAML files; they import back unchanged."""
     files = _store().export(directory, version, actor=_actor(actor))
@@ -305,8 +305,13 @@ def eval_retrieval(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recall@1/3/5, MRR, out-of-scope handling and a per-style breakdown."""
-    from knowledge.evaluation import (fit_calibration, format_report, load_questions, metrics,
-                                      score_questions)
+    from knowledge.evaluation import (
+        fit_calibration,
+        format_report,
+        load_questions,
+        metrics,
+        score_questions,
+    )
 
     settings = get_settings()
     retriever = _retriever_for(model)
@@ -360,7 +365,7 @@ def _retriever_for(model: str):
 
 @app.command("serve")
 @_guard
-def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)
+def serve(host: str | None = typer.Option(None), port: int | None = typer.Option(None)
           ) -> None:
     """Run the HTTP service (web page, /api/search, /api/ask, /healthz)."""
     import uvicorn

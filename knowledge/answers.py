@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from knowledge.retrieval import ANSWERED, CLARIFY, SearchResult
 from knowledge.schema import Entry, Fact, FactList
-from knowledge.text import normalize
+from core.text import normalize
 
 ASPECTS = ("fee", "processing_time", "documents", "where", "eligibility", "steps")
 # The entry field holding each aspect (the NLU's `aspect` entity uses the names above).

@@ -17,7 +17,7 @@ import faiss
 import numpy as np
 
 from knowledge.errors import ModelLoadError
-from knowledge.text import normalize, normalize_keep_diacritics
+from core.text import normalize, normalize_keep_diacritics
 
 DEFAULT_MODEL_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 

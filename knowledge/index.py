@@ -21,7 +21,14 @@ from typing import Any
 import faiss
 
 from core.settings import Settings
-from knowledge.dense import build_faiss, encode, load_model, model_fingerprint, prepare, resolve_model_path
+from knowledge.dense import (
+    build_faiss,
+    encode,
+    load_model,
+    model_fingerprint,
+    prepare,
+    resolve_model_path,
+)
 from knowledge.errors import EmptyKnowledgeBase, IndexNotBuiltError
 from knowledge.evaluation import fit_calibration, load_questions, score_questions
 from knowledge.passages import Passage, build_passages

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from knowledge.text import syllables_and_bigrams
+from core.text import syllables_and_bigrams
 
 
 class BM25Index:

@@ -16,7 +16,7 @@ from knowledge.dense import encode, prepare, search_faiss
 from knowledge.lexical import BM25Index
 from knowledge.passages import OOS_PREFIX, PASSAGE_WEIGHTS, Passage
 from knowledge.schema import Entry
-from knowledge.text import normalize, syllables
+from core.text import normalize, syllables
 
 ANSWERED, CLARIFY, UNRESOLVED = "answered", "clarify", "unresolved"
 HINT_BONUS = 0.05  # added to a topic the NLU recognised (service entity)

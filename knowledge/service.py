@@ -44,13 +44,23 @@ class Answer:
 class KnowledgeService:
     """Thread-safe access to the current search index with hot reload."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, watch: bool = True):
         self.settings = settings
         self._lock = threading.Lock()
         self._name, self._retriever = load_current(settings)
         self._pointer_seen = self._read_pointer()
         self._next_check = time.monotonic() + settings.reload_check_seconds
         self._reloading = False
+        self._stop = threading.Event()
+        if watch:  # switch even when no query arrives (health checks, get_entry)
+            threading.Thread(target=self._watch, name="kb-index-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.settings.reload_check_seconds):
+            self._maybe_reload()
+
+    def close(self) -> None:
+        self._stop.set()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> KnowledgeService:
@@ -66,7 +76,7 @@ class KnowledgeService:
 
     def _maybe_reload(self) -> None:
         now = time.monotonic()
-        if now < self._next_check or self._reloading:
+        if now < self._next_check - 0.01 or self._reloading:
             return
         self._next_check = now + self.settings.reload_check_seconds
         pointer = self._read_pointer()

@@ -26,8 +26,7 @@ from knowledge.index import TUNED_MANIFEST, build_retriever, calibrate
 from knowledge.passages import Passage, build_passages
 from knowledge.schema import Entry
 from knowledge.store import Snapshot
-from knowledge.text import normalize, normalize_keep_diacritics
-
+from core.text import normalize, normalize_keep_diacritics
 
 TRAIN_MAX_TOKENS = 64
 

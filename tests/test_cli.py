@@ -59,26 +59,26 @@ def test_invalid_import_is_rejected_and_nothing_changes(env_settings, tmp_path: 
     assert len(versions) == 1 and versions[0]["status"] == "published"
 
 
-def test_unreachable_database_names_the_fix(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("GOVBOT_DATABASE_URL",
-                       "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
-    monkeypatch.setenv("GOVBOT_DATA_DIR", str(tmp_path))
+def run_with_env(monkeypatch, env: dict[str, str], *args: str):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     try:
-        r = run("kb", "versions")
+        return run(*args)
     finally:
         get_settings.cache_clear()
+
+
+def test_unreachable_database_names_the_fix(monkeypatch, tmp_path) -> None:
+    r = run_with_env(monkeypatch, {
+        "GOVBOT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
+        "GOVBOT_DATA_DIR": str(tmp_path)}, "kb", "versions")
     assert r.exit_code == 1
     assert "GOVBOT_DATABASE_URL" in r.output and "govbot db upgrade" in r.output
 
 
 def test_missing_index_names_the_fix(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("GOVBOT_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    try:
-        r = run("ask", "kích hoạt vneid")
-    finally:
-        get_settings.cache_clear()
+    r = run_with_env(monkeypatch, {"GOVBOT_DATA_DIR": str(tmp_path)}, "ask", "kích hoạt vneid")
     assert r.exit_code == 1 and "govbot kb build-index" in r.output
 
 

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from knowledge.dense import build_faiss, encode, load_model, prepare, resolve_model_path, search_faiss
+from knowledge.dense import (
+    build_faiss,
+    encode,
+    load_model,
+    prepare,
+    resolve_model_path,
+    search_faiss,
+)
 
 
 def test_faiss_matches_brute_force() -> None:

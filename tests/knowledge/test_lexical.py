@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from knowledge.lexical import BM25Index
-from knowledge.text import syllables_and_bigrams
+from core.text import syllables_and_bigrams
 
 DOCS = [
     "Kích hoạt tài khoản định danh điện tử VNeID",

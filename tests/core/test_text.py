@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from knowledge.text import fold_diacritics, normalize, syllables_and_bigrams
+from core.text import fold_diacritics, normalize, syllables_and_bigrams
 
 
 @pytest.mark.parametrize(
