@@ -5,16 +5,23 @@ GOVBOT := $(VENV)/bin/govbot
 PYTEST := $(VENV)/bin/pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast bench eval lint clean
+.PHONY: help setup train run stack chat test test-fast bench nlu-eval eval lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## Install environments, migrate, import + publish the KB, tune embeddings, build the index
+setup: ## Install both environments, migrate, import + publish the KB, tune, index, train Rasa
 	@scripts/setup.sh
+	@scripts/train.sh
 
-run: setup ## Set up, then serve the assistant at http://localhost:8000
-	@$(GOVBOT) serve
+train: ## Train the Rasa model if its data or config changed (else reuse nlu/models/)
+	@scripts/train.sh
+
+run: setup ## Set up, then run Rasa, the action server and the web page (http://localhost:8000)
+	@$(GOVBOT) stack
+
+chat: ## Talk to the running assistant in the terminal (after `make run`)
+	@$(GOVBOT) chat
 
 test: setup ## Set up, then run every test (unit and slow end-to-end)
 	@$(PYTEST) -q
@@ -28,11 +35,15 @@ eval: setup ## Retrieval evaluation on the held-out set (hybrid, lexical, dense)
 	@$(GOVBOT) eval retrieval knowledge/eval/retrieval_eval.jsonl --mode dense
 	@$(GOVBOT) eval retrieval knowledge/eval/retrieval_eval.jsonl --model base
 
-bench: setup ## Benchmarks: search latency, index build, memory, fine-tuning time
+bench: setup ## Benchmarks: search latency, index build, memory, fine-tuning, dialogue turns
 	@$(VENV)/bin/python -m benchmarks.retrieval
+	@$(VENV)/bin/python -m benchmarks.dialogue
+
+nlu-eval: setup ## NLU 5-fold cross-validation, with and without diacritics (~20 min)
+	@scripts/nlu_eval.sh
 
 lint: ## Ruff over the packages
-	@$(VENV)/bin/ruff check core knowledge bot govbot tests benchmarks
+	@$(VENV)/bin/ruff check core knowledge bot actions nlu govbot tests benchmarks
 
 clean: ## Remove generated data (var/); environments stay
 	rm -rf var

@@ -48,6 +48,28 @@ class ActionGreet(Action):
         return []
 
 
+SMALL_TALK = {"goodbye": "utter_goodbye", "thank": "utter_thank", "bot_challenge": "utter_iamabot",
+              "help": "utter_help", "out_of_scope": "utter_out_of_scope",
+              "give_location": "utter_location_noted"}
+
+
+class ActionSmallTalk(Action):
+    """The fixed replies (goodbye, thank, bot challenge, help, out of scope), recorded."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        intent, confidence = common.latest_intent(tracker)
+        dispatcher.utter_message(response=SMALL_TALK.get(intent or "", "utter_help"))
+        common.record_safely(lambda: common.records().record_turn(
+            common.sender(tracker), common.latest_text(tracker),
+            status="out_of_scope" if intent == "out_of_scope" else "small_talk",
+            intent=intent, confidence=confidence))
+        return []
+
+
 class ActionFeedback(Action):
     """feedback_positive / feedback_negative, recorded against the last answer."""
 

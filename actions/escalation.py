@@ -26,7 +26,10 @@ class ValidateEscalationForm(FormValidationAction):
 
     def validate_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> dict[str, Any]:
-        text = str(value or "").strip()
+        # The whole answer ("xã Tân Lập, Thái Nguyên") says more than one extracted entity.
+        said = common.latest_text(tracker).strip()
+        text = said if said and not said.startswith("/") and len(said) <= 200 else str(value or "")
+        text = text.strip()
         if len(text) < 2 or text.startswith("/"):
             dispatcher.utter_message(text="Bạn cho mình biết tên xã/phường và tỉnh/thành phố "
                                           "nhé (ví dụ: xã Tân Lập, Thái Nguyên).")

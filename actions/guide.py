@@ -60,8 +60,9 @@ def current_guide(tracker: Tracker) -> tuple[Entry, int] | None:
     return (entry, progress[1]) if entry else None
 
 
-class _GuideAction(Action):
-    """Moves within the running guide by `delta` steps."""
+class GuideMove:
+    """Moves within the running guide by `delta` steps (a mixin: rasa-sdk registers every
+    Action subclass, so only the concrete actions below are Actions)."""
 
     delta = 0
 
@@ -99,28 +100,28 @@ class _GuideAction(Action):
         return [SlotSet("guide_step", None), SlotSet("guide_total", None)]
 
 
-class ActionNextStep(_GuideAction):
+class ActionNextStep(GuideMove, Action):
     delta = 1
 
     def name(self) -> str:
         return "action_next_step"
 
 
-class ActionPreviousStep(_GuideAction):
+class ActionPreviousStep(GuideMove, Action):
     delta = -1
 
     def name(self) -> str:
         return "action_previous_step"
 
 
-class ActionRepeatStep(_GuideAction):
+class ActionRepeatStep(GuideMove, Action):
     delta = 0
 
     def name(self) -> str:
         return "action_repeat_step"
 
 
-class ActionResumeGuide(_GuideAction):
+class ActionResumeGuide(GuideMove, Action):
     """"tiếp tục" / /tiep: resume where the citizen stopped, even days later."""
 
     delta = 0

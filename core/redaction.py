@@ -18,7 +18,7 @@ _OLD_ID = re.compile(r"(?<!\d)\d{9}(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _SECRET_CUE = r"(?:otp|ma xac (?:thuc|nhan)|ma|passcode|pass|mat khau|mk|password|pin)"
 _OTP = re.compile(rf"({_SECRET_CUE}\W{{0,3}}(?:cua \w+ )?(?:la|:|=)?\s*)(\d{{4,8}})(?!\d)", re.I)
-_PASSWORD = re.compile(rf"((?:mat khau|mk|password|pass|passcode)\W{{0,3}}(?:cua \w+ )?(?:la|:|=)\s*)(\S+)",
+_PASSWORD = re.compile(r"((?:mat khau|mk|password|pass|passcode)\W{0,3}(?:cua \w+ )?(?:la|:|=)\s*)(\S+)",
                        re.I)
 _BARE_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 

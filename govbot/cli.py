@@ -25,6 +25,9 @@ eval_app = typer.Typer(help="Evaluations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
+esc_app = typer.Typer(help="Escalations to community digital technology teams.",
+                      no_args_is_help=True)
+app.add_typer(esc_app, name="escalations")
 
 Actor = Annotated[str, typer.Option(help="Who makes the change (recorded in the audit trail).")]
 
@@ -377,6 +380,97 @@ def serve(host: str | None = typer.Option(None), port: int | None = typer.Option
     host, port = host or settings.host, port or settings.port
     typer.echo(f"Trợ lý dịch vụ công: http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}")
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@esc_app.command("list")
+@_guard
+def escalations_list(as_json: bool = typer.Option(False, "--json"),
+                     status: str | None = typer.Option(None, help="open | claimed | resolved")
+                     ) -> None:
+    """Cases created for the community digital technology teams (redacted)."""
+    from actions.records import ConversationRecords
+    from core.db import check_schema
+
+    url = get_settings().resolved_database_url
+    check_schema(url)
+    cases = ConversationRecords(url).escalations(status)
+    if as_json:
+        typer.echo(json.dumps(cases, ensure_ascii=False, indent=2))
+        return
+    for c in cases:
+        typer.echo(f"#{c['id']:<5} {c['created_at'][:16]}  {c['status']:<8} {c['topic'] or '-':<6} "
+                   f"{c['location'][:40]:<40} {c['question'][:60]}")
+
+
+@app.command("stack")
+def stack(rasa_port: int = typer.Option(5005), actions_port: int = typer.Option(5055),
+          web_port: int | None = typer.Option(None)) -> None:
+    """Run the action server, the Rasa server and the web service; Ctrl-C stops all."""
+    import signal
+    import subprocess
+
+    from govbot.processes import StackError, start_action_server, start_rasa
+
+    settings = get_settings()
+    running = []
+    try:
+        typer.echo(f"starting the action server on :{actions_port} ...")
+        actions = start_action_server(actions_port)
+        running.append(actions)
+        typer.echo(f"starting the Rasa server on :{rasa_port} (about 30 s) ...")
+        running.append(start_rasa(rasa_port, action_url=actions.url))
+    except StackError as exc:
+        for p in running:
+            p.stop()
+        _fail(f"error: {exc}")
+    port = web_port or settings.port
+    web = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--port", str(port)])
+    typer.echo(f"Rasa REST: http://127.0.0.1:{rasa_port}/webhooks/rest/webhook  "
+               f"(`govbot chat` to talk to it)\nWeb: http://localhost:{port}\nCtrl-C to stop.")
+    try:
+        web.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        web.send_signal(signal.SIGINT)
+        web.wait(timeout=10)
+        for p in reversed(running):
+            p.stop()
+        typer.echo("stopped")
+
+
+@app.command("chat")
+def chat(url: str = typer.Option("http://127.0.0.1:5005", help="The Rasa server."),
+         sender: str = typer.Option("", help="Conversation id (default: a new one).")) -> None:
+    """Talk to the assistant in the terminal through Rasa's REST channel."""
+    import uuid
+
+    import httpx
+
+    sender = sender or f"cli:{uuid.uuid4().hex[:8]}"
+    typer.echo("Gõ câu hỏi (Ctrl-D để thoát). Nút bấm: gõ số thứ tự.")
+    buttons: list[dict] = []
+    while True:
+        try:
+            text = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if text.isdigit() and 0 < int(text) <= len(buttons):
+            text = buttons[int(text) - 1]["payload"]
+        try:
+            replies = httpx.post(f"{url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text}, timeout=30).json()
+        except httpx.HTTPError as exc:
+            typer.echo(f"Không kết nối được Rasa ở {url} ({exc}). Chạy `make stack` trước.", err=True)
+            continue
+        buttons = []
+        for m in replies:
+            if m.get("text"):
+                typer.echo(m["text"])
+            for b in m.get("buttons", []):
+                buttons.append(b)
+                typer.echo(f"  [{len(buttons)}] {b['title']}")
 
 
 def main() -> None:

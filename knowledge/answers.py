@@ -6,9 +6,9 @@ no source confirms carry a visible "chưa xác nhận" note.
 
 from __future__ import annotations
 
+from core.text import normalize
 from knowledge.retrieval import ANSWERED, CLARIFY, SearchResult
 from knowledge.schema import Entry, Fact, FactList
-from core.text import normalize
 
 ASPECTS = ("fee", "processing_time", "documents", "where", "eligibility", "steps")
 # The entry field holding each aspect (the NLU's `aspect` entity uses the names above).

@@ -16,8 +16,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from knowledge.errors import ModelLoadError
 from core.text import normalize, normalize_keep_diacritics
+from knowledge.errors import ModelLoadError
 
 DEFAULT_MODEL_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from core.text import normalize, syllables
 from knowledge.dense import encode, prepare, search_faiss
 from knowledge.lexical import BM25Index
 from knowledge.passages import OOS_PREFIX, PASSAGE_WEIGHTS, Passage
 from knowledge.schema import Entry
-from core.text import normalize, syllables
 
 ANSWERED, CLARIFY, UNRESOLVED = "answered", "clarify", "unresolved"
 HINT_BONUS = 0.05  # added to a topic the NLU recognised (service entity)

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
+from core.text import normalize, normalize_keep_diacritics
 from knowledge.dense import load_model, model_fingerprint, resolve_model_path
 from knowledge.index import TUNED_MANIFEST, build_retriever, calibrate
 from knowledge.passages import Passage, build_passages
 from knowledge.schema import Entry
 from knowledge.store import Snapshot
-from core.text import normalize, normalize_keep_diacritics
 
 TRAIN_MAX_TOKENS = 64
 

@@ -8,7 +8,7 @@ Every featurizer after it sees "kích hoạt", "kich hoat" and "kíck hoạt" al
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -28,17 +28,17 @@ class VietnameseTokenizer(WhitespaceTokenizer):
     """Whitespace tokens whose text is normalised by the knowledge base's normaliser."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return WhitespaceTokenizer.get_default_config()
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage,
                resource: Resource, execution_context: ExecutionContext
-               ) -> "VietnameseTokenizer":
+               ) -> VietnameseTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
-        out: List[Token] = []
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        out: list[Token] = []
         for token in super().tokenize(message, attribute):
             # An expanded abbreviation ("cccd") becomes several tokens sharing its offsets, so
             # "cccd" and "căn cước công dân" give the same word features.

@@ -13,6 +13,7 @@ import pytest
 from core.migrate import upgrade
 from core.settings import PROJECT_ROOT, Settings, get_settings
 
+os.environ.setdefault("GOVBOT_ACTIONS_WARMUP", "0")  # tests inject their services
 POSTGRES_ADMIN_URL = os.environ.get(
     "GOVBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 KB_DIR = PROJECT_ROOT / "knowledge" / "topics"

@@ -14,7 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import common
 from actions.conversation import ActionFeedback, ActionGreet, ActionSafetyWarning
 from actions.escalation import ActionCreateEscalation, ValidateEscalationForm
-from actions.guide import ActionNextStep, ActionPreviousStep, ActionRepeatStep, ActionResumeGuide, ActionStartGuide, ActionStuck
+from actions.guide import (
+    ActionNextStep,
+    ActionPreviousStep,
+    ActionRepeatStep,
+    ActionResumeGuide,
+    ActionStartGuide,
+    ActionStuck,
+)
 from actions.knowledge_answers import OFFER, ActionAnswer
 from actions.records import ConversationRecords
 from core.migrate import upgrade
@@ -147,8 +154,9 @@ def test_escalation_with_consent_creates_a_redacted_case(store) -> None:
     ]
     form = ValidateEscalationForm()
     d = CollectingDispatcher()
-    assert form.validate_location("phường Bến Thành, TP HCM", d, tracker("x"), {}) == {
-        "location": "phường Bến Thành, TP HCM"}
+    said = tracker("phường Bến Thành, TP HCM", "give_location")
+    assert form.validate_location("TP HCM", d, said, {}) == {"location": "phường Bến Thành, TP HCM"}
+    assert form.validate_location("", d, tracker("/affirm", "affirm"), {}) == {"location": None}
     assert form.validate_consent(False, d, tracker("x"), {})["requested_slot"] is None
     t = tracker("đồng ý", "affirm", events=events,
                 slots={"consent": True, "location": "phường Bến Thành, TP HCM", "topic": "EID03"})

@@ -6,9 +6,9 @@ from pathlib import Path
 import yaml
 
 from core.settings import PROJECT_ROOT
+from core.text import normalize
 from knowledge.evaluation import load_questions
 from knowledge.schema import ALL_TOPIC_IDS
-from core.text import normalize
 
 CATALOG = PROJECT_ROOT.parent / "shared" / "domain" / "catalog.yml"
 MONEY = re.compile(r"\d{1,3}(\.\d{3})+\s*(đ|đồng|vnd)|\d+\s*(nghìn|triệu) đồng", re.I)

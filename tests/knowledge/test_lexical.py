@@ -6,8 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from knowledge.lexical import BM25Index
 from core.text import syllables_and_bigrams
+from knowledge.lexical import BM25Index
 
 DOCS = [
     "Kích hoạt tài khoản định danh điện tử VNeID",

@@ -1,0 +1,104 @@
+"""Start and stop the assistant's processes: Rasa server, action server (and later the gateway).
+
+Used by the tests, the benchmark and `govbot stack`; each process is a real server on
+loopback, started exactly as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from core.settings import PROJECT_ROOT
+
+RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+MODELS = PROJECT_ROOT / "nlu" / "models"
+
+
+class StackError(RuntimeError):
+    """A process did not start; the message says how to fix it."""
+
+
+def latest_model() -> Path:
+    models = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not models:
+        raise StackError("No trained Rasa model in nlu/models. Run `make train`.")
+    return models[0]
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    url: str
+    log: Path
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise StackError(f"{url} exited with code {proc.returncode}:\n{tail}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise StackError(f"{url} did not answer within {timeout:.0f} s (log: {log})")
+
+
+def _spawn(name: str, cmd: list[str], env: dict[str, str], log: Path, health: str,
+           url: str, timeout: float) -> Process:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("w")
+    popen = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    process = Process(name, popen, url, log)
+    try:
+        wait_http(health, popen, log, timeout)
+    except StackError:
+        process.stop()
+        raise
+    return process
+
+
+def start_action_server(port: int = 5055, *, env: dict[str, str] | None = None,
+                        log_dir: Path | None = None, timeout: float = 120) -> Process:
+    full_env = {**os.environ, "GOVBOT_ACTIONS_WARMUP": "1", **(env or {})}
+    log = (log_dir or PROJECT_ROOT / "var" / "logs") / f"actions-{port}.log"
+    return _spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                              "--port", str(port)], full_env, log,
+                  f"http://127.0.0.1:{port}/health", f"http://127.0.0.1:{port}/webhook", timeout)
+
+
+def start_rasa(port: int = 5005, *, action_url: str, model: Path | None = None,
+               env: dict[str, str] | None = None, log_dir: Path | None = None,
+               timeout: float = 240) -> Process:
+    if not RASA_BIN.exists():
+        raise StackError("The Rasa environment is missing. Run `make train` (or make setup).")
+    full_env = {**os.environ, **(env or {}), "GOVBOT_ACTION_SERVER_URL": action_url,
+                "PYTHONPATH": str(PROJECT_ROOT)}
+    log = (log_dir or PROJECT_ROOT / "var" / "logs") / f"rasa-{port}.log"
+    cmd = [str(RASA_BIN), "run", "--enable-api", "--model", str(model or latest_model()),
+           "--endpoints", "nlu/endpoints.yml", "--credentials", "nlu/credentials.yml",
+           "--port", str(port), "--interface", "127.0.0.1"]
+    return _spawn("rasa", cmd, full_env, log, f"http://127.0.0.1:{port}/status",
+                  f"http://127.0.0.1:{port}", timeout)
