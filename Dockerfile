@@ -10,6 +10,7 @@ COPY knowledge knowledge
 COPY bot bot
 COPY actions actions
 COPY govbot govbot
+COPY nlu nlu
 RUN pip install -e .
 EXPOSE 8000
 CMD ["govbot", "serve", "--host", "0.0.0.0"]

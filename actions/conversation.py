@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -9,6 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
+from core.text import normalize
 
 WELCOME = ("Xin chào! Mình là trợ lý tự động hỗ trợ VNeID, Cổng Dịch vụ công và các thủ tục "
            "hành chính trực tuyến. Bạn cứ gõ câu hỏi, có dấu hay không dấu đều được.")
@@ -50,7 +52,10 @@ class ActionGreet(Action):
 
 SMALL_TALK = {"goodbye": "utter_goodbye", "thank": "utter_thank", "bot_challenge": "utter_iamabot",
               "help": "utter_help", "out_of_scope": "utter_out_of_scope",
-              "give_location": "utter_location_noted"}
+              "give_location": "utter_location_noted", "affirm": "utter_no_problem",
+              "deny": "utter_no_problem"}
+OTHER_SCRIPT = ("Xin lỗi, mình chỉ hiểu tiếng Việt (có dấu hoặc không dấu) và một ít tiếng Anh. "
+                "Sorry, I understand Vietnamese and some English only.")
 
 
 class ActionSmallTalk(Action):
@@ -62,7 +67,11 @@ class ActionSmallTalk(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         intent, confidence = common.latest_intent(tracker)
-        dispatcher.utter_message(response=SMALL_TALK.get(intent or "", "utter_help"))
+        text = common.latest_text(tracker)
+        if text and not re.search(r"[a-z0-9]", normalize(text)):  # another script, emoji only
+            dispatcher.utter_message(text=OTHER_SCRIPT)
+        else:
+            dispatcher.utter_message(response=SMALL_TALK.get(intent or "", "utter_help"))
         common.record_safely(lambda: common.records().record_turn(
             common.sender(tracker), common.latest_text(tracker),
             status="out_of_scope" if intent == "out_of_scope" else "small_talk",
