@@ -10,26 +10,12 @@ cd "$(dirname "$0")/.."
 VENV=.venv
 STAMP="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 
-find_python311() {
-  for candidate in "${PYTHON311:-}" python3.11 "$HOME/.pyenv/versions/3.11"*/bin/python3.11; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
-      command -v "$candidate"; return 0
-    fi
-  done
-  return 1
-}
+. scripts/lib.sh
 
 if [ ! -f "$STAMP" ]; then
   if [ ! -x "$VENV/bin/python" ]; then
-    if ! PY=$(find_python311); then
-      cat >&2 <<'MSG'
-Python 3.11 is needed for the application environment and was not found.
-Install it with one of:
-  pyenv install 3.11 && pyenv local 3.11      (https://github.com/pyenv/pyenv)
-  uv python install 3.11                      (https://docs.astral.sh/uv/)
-or point PYTHON311 at a python3.11 binary, then run this command again.
-MSG
+    if ! PY=$(find_python 11 PYTHON311); then
+      missing_python 11 PYTHON311 "for the application environment"
       exit 1
     fi
     echo "==> creating $VENV with $PY"

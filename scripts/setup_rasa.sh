@@ -8,28 +8,11 @@ VENV=.venv-rasa
 STAMP="$VENV/.installed-$(sha256sum nlu/requirements.txt | cut -c1-16)"
 [ -f "$STAMP" ] && exit 0
 
-find_python310() {
-  for candidate in "${PYTHON310:-}" python3.10 "$HOME/.pyenv/versions/3.10"*/bin/python3.10; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
-      command -v "$candidate"; return 0
-    fi
-  done
-  if command -v uv >/dev/null 2>&1 && uv python find 3.10 >/dev/null 2>&1; then
-    uv python find 3.10; return 0
-  fi
-  return 1
-}
+. scripts/lib.sh
 
 if [ ! -x "$VENV/bin/python" ]; then
-  if ! PY=$(find_python310); then
-    cat >&2 <<'MSG'
-Python 3.10 is needed for Rasa 3.6 (the last open-source Rasa runs only on Python <= 3.10)
-and was not found. Install it with one of:
-  pyenv install 3.10                          (https://github.com/pyenv/pyenv)
-  uv python install 3.10                      (https://docs.astral.sh/uv/)
-or point PYTHON310 at a python3.10 binary, then run this command again.
-MSG
+  if ! PY=$(find_python 10 PYTHON310); then
+    missing_python 10 PYTHON310 "for Rasa 3.6, the last open-source Rasa, which runs only on Python <= 3.10"
     exit 1
   fi
   echo "==> creating $VENV with $PY"
