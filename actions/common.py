@@ -19,13 +19,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.records import ConversationRecords
 from core.redaction import pseudonym
 from core.settings import get_settings
+from knowledge.answers import ASPECTS
 from knowledge.schema import ALL_TOPIC_IDS, Entry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TIME_BUDGET_SECONDS = 3.0
-ASPECT_VALUES = {"fee", "processing_time", "documents", "steps", "where", "eligibility"}
+ASPECT_VALUES = set(ASPECTS)
 
 _lock = threading.Lock()
 _service: Any = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -204,7 +203,7 @@ def _build_index(force: bool) -> None:
 
     settings = get_settings()
     snapshot = _store().snapshot()
-    report = build_index(snapshot, settings, progress=sys.stderr.isatty() or True, force=force)
+    report = build_index(snapshot, settings, progress=True, force=force)
     cal = report.calibration
     verb = "reused" if report.reused else "built"
     typer.echo(f"{verb} index {report.name}: {report.passages} passages, model {report.model}, "
@@ -474,11 +473,7 @@ def chat(url: str = typer.Option("http://127.0.0.1:5005", help="The Rasa server.
 
 
 def main() -> None:
-    started = time.perf_counter()
-    try:
-        app()
-    finally:
-        del started
+    app()
 
 
 if __name__ == "__main__":
