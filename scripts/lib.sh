@@ -25,3 +25,16 @@ Python 3.$1 is needed ($3) and was not found. Install it with one of:
 or point $2 at a python3.$1 binary, then run this command again.
 MSG
 }
+
+# ensure_venv DIR MINOR OVERRIDE_VAR WHY: create the virtual environment DIR with Python
+# 3.MINOR unless it exists; exit with the how-to message when that Python is missing.
+ensure_venv() {
+  local dir=$1 minor=$2 var=$3 why=$4 py
+  [ -x "$dir/bin/python" ] && return 0
+  if ! py=$(find_python "$minor" "$var"); then
+    missing_python "$minor" "$var" "$why"
+    exit 1
+  fi
+  echo "==> creating $dir with $py"
+  "$py" -m venv "$dir"
+}

@@ -13,14 +13,7 @@ STAMP="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 . scripts/lib.sh
 
 if [ ! -f "$STAMP" ]; then
-  if [ ! -x "$VENV/bin/python" ]; then
-    if ! PY=$(find_python 11 PYTHON311); then
-      missing_python 11 PYTHON311 "for the application environment"
-      exit 1
-    fi
-    echo "==> creating $VENV with $PY"
-    "$PY" -m venv "$VENV"
-  fi
+  ensure_venv "$VENV" 11 PYTHON311 "for the application environment"
   echo "==> installing the application environment (torch CPU build pinned)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   # torch first and pinned: an unpinned resolution would pull a multi-GB CUDA build.

@@ -10,14 +10,8 @@ STAMP="$VENV/.installed-$(sha256sum nlu/requirements.txt | cut -c1-16)"
 
 . scripts/lib.sh
 
-if [ ! -x "$VENV/bin/python" ]; then
-  if ! PY=$(find_python 10 PYTHON310); then
-    missing_python 10 PYTHON310 "for Rasa 3.6, the last open-source Rasa, which runs only on Python <= 3.10"
-    exit 1
-  fi
-  echo "==> creating $VENV with $PY"
-  "$PY" -m venv "$VENV"
-fi
+ensure_venv "$VENV" 10 PYTHON310 \
+  "for Rasa 3.6, the last open-source Rasa, which runs only on Python <= 3.10"
 echo "==> installing Rasa 3.6.21 into $VENV (about 90 s)"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -r nlu/requirements.txt
