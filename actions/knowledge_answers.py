@@ -50,8 +50,7 @@ class ActionAnswer(Action):
             if common.is_button(tracker) and topics:
                 return self._answer(dispatcher, tracker, topics[0], aspect, intent, confidence,
                                     {"source": "button"})
-            result = common.within_budget(
-                lambda: service.search(text, hint_ids=tuple(topics or ([current] if current else []))))
+            result = common.within_budget(lambda: service.search(text, hint_ids=tuple(topics)))
         except common.DependencyError as exc:
             log.error("knowledge search failed for %s: %s", common.log_id(tracker), exc)
             return common.apologise(dispatcher)

@@ -10,12 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "changethis"}
 
 
 class Settings(BaseSettings):
@@ -76,14 +74,6 @@ class Settings(BaseSettings):
     # HTTP service
     host: str = "127.0.0.1"
     port: int = 8000
-    admin_token: SecretStr = Field(default=SecretStr("changeme"))
-
-    @model_validator(mode="after")
-    def _refuse_placeholders_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.admin_token.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-                raise ValueError("GOVBOT_ADMIN_TOKEN must be set to a real secret in production")
-        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -44,23 +44,13 @@ class Answer:
 class KnowledgeService:
     """Thread-safe access to the current search index with hot reload."""
 
-    def __init__(self, settings: Settings, *, watch: bool = True):
+    def __init__(self, settings: Settings):
         self.settings = settings
-        self._lock = threading.Lock()
         self._name, self._retriever = load_current(settings)
         self._pointer_seen = self._read_pointer()
-        self._next_check = time.monotonic() + settings.reload_check_seconds
-        self._reloading = False
-        self._stop = threading.Event()
-        if watch:  # switch even when no query arrives (health checks, get_entry)
-            threading.Thread(target=self._watch, name="kb-index-watch", daemon=True).start()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(self.settings.reload_check_seconds):
-            self._maybe_reload()
-
-    def close(self) -> None:
-        self._stop.set()
+        # One watcher per service: it loads a newly built index off the request path and
+        # swaps the reference, so queries never wait for a reload.
+        threading.Thread(target=self._watch, name="kb-index-watch", daemon=True).start()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> KnowledgeService:
@@ -74,42 +64,25 @@ class KnowledgeService:
         except OSError:
             return ""
 
-    def _maybe_reload(self) -> None:
-        now = time.monotonic()
-        if now < self._next_check - 0.01 or self._reloading:
-            return
-        self._next_check = now + self.settings.reload_check_seconds
-        pointer = self._read_pointer()
-        if pointer and pointer != self._pointer_seen:
-            with self._lock:
-                if self._reloading:
-                    return
-                self._reloading = True
-            threading.Thread(target=self._reload, args=(pointer,), daemon=True).start()
-
-    def _reload(self, pointer: str) -> None:
-        try:
-            name, retriever = load_current(self.settings)
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.settings.reload_check_seconds)
+            pointer = self._read_pointer()
+            if not pointer or pointer == self._pointer_seen:
+                continue
+            try:
+                name, retriever = load_current(self.settings)
+            except IndexNotBuiltError as exc:
+                log.error("could not load the new search index: %s", exc)
+                continue
             self._retriever, self._name = retriever, name  # one reference swap
             self._pointer_seen = pointer
             log.info("switched to search index %s", name)
-        except IndexNotBuiltError as exc:
-            log.error("could not load the new search index: %s", exc)
-        finally:
-            self._reloading = False
-
-    def reload_now(self) -> str:
-        """Load the current index synchronously (tests, admin command)."""
-        pointer = self._read_pointer()
-        name, retriever = load_current(self.settings)
-        self._retriever, self._name, self._pointer_seen = retriever, name, pointer
-        return name
 
     # --- API ----------------------------------------------------------------------------
 
     @property
     def retriever(self) -> Retriever:
-        self._maybe_reload()
         return self._retriever
 
     @property
