@@ -5,7 +5,7 @@ GOVBOT := $(VENV)/bin/govbot
 PYTEST := $(VENV)/bin/pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run stack chat test test-fast bench nlu-eval eval lint clean
+.PHONY: help setup train run stack chat doctor test test-fast bench nlu-eval eval lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,13 +17,17 @@ setup: ## Install both environments, migrate, import + publish the KB, tune, ind
 train: ## Train the Rasa model if its data or config changed (else reuse nlu/models/)
 	@scripts/train.sh
 
-run: setup ## Set up, then run Rasa, the action server and the web page (http://localhost:8000)
+run: setup ## Set up, then run the whole assistant: Rasa, actions, gateway (web chat at http://localhost:8000)
 	@$(GOVBOT) stack
 
 chat: ## Talk to the running assistant in the terminal (after `make run`)
 	@$(GOVBOT) chat
 
-test: setup ## Set up, then run every test (unit and slow end-to-end)
+doctor: ## Check every component of a running assistant and say how to fix what is wrong
+	@$(GOVBOT) doctor
+
+test: setup ## Set up, then run every test (unit and slow end-to-end, browser included)
+	@scripts/setup_browser.sh
 	@$(PYTEST) -q
 
 test-fast: ## Run only the fast unit tests (needs `make setup` once)
@@ -35,9 +39,10 @@ eval: setup ## Retrieval evaluation on the held-out set (hybrid, lexical, dense)
 	@$(GOVBOT) eval retrieval knowledge/eval/retrieval_eval.jsonl --mode dense
 	@$(GOVBOT) eval retrieval knowledge/eval/retrieval_eval.jsonl --model base
 
-bench: setup ## Benchmarks: search latency, index build, memory, fine-tuning, dialogue turns
+bench: setup ## Benchmarks: search, index build, memory, fine-tuning, dialogue turns, gateway
 	@$(VENV)/bin/python -m benchmarks.retrieval
 	@$(VENV)/bin/python -m benchmarks.dialogue
+	@$(VENV)/bin/python -m benchmarks.gateway
 
 nlu-eval: setup ## NLU 5-fold cross-validation, with and without diacritics (~20 min)
 	@scripts/nlu_eval.sh

@@ -2,6 +2,8 @@
 
 Text is redacted before it is stored; senders are stored as pseudonyms except on an
 escalation, which needs the real (channel-namespaced) id to reach the citizen again.
+A citizen who declined the privacy notice (``consents``) gets turns recorded without text:
+the status and topic still count for the analytics, their words are not kept.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.db import session_scope
-from core.models import ConversationTurn, Escalation, Feedback, GuideProgress, utcnow
+from core.models import Consent, ConversationTurn, Escalation, Feedback, GuideProgress, utcnow
 from core.redaction import pseudonym, redact
 
 
@@ -25,8 +27,12 @@ class ConversationRecords:
     def record_turn(self, sender_id: str, text: str, *, status: str, intent: str | None = None,
                     confidence: float | None = None, topic: str | None = None,
                     aspect: str | None = None, detail: dict[str, Any] | None = None) -> int:
+        who = pseudonym(sender_id)
         with session_scope(self.url) as s:
-            turn = ConversationTurn(sender=pseudonym(sender_id), text=redact(text)[:2000],
+            consent = s.get(Consent, who)
+            if consent is not None and not consent.granted:
+                text = ""
+            turn = ConversationTurn(sender=who, text=redact(text)[:2000],
                                     intent=intent, confidence=confidence, status=status,
                                     topic=topic, aspect=aspect, detail=detail or {})
             s.add(turn)

@@ -126,3 +126,91 @@ class Escalation(Base):
     question: Mapped[str] = mapped_column(Text, default="")  # redacted
     transcript: Mapped[list[Any]] = mapped_column(JSON, default=list)  # redacted excerpt
     consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InboundUpdate(Base):
+    """A delivery from a channel, stored before the webhook is acknowledged.
+
+    Processing runs from this table, so a crash loses nothing; ``(channel, delivery_id)`` is
+    unique, so a duplicate delivery is dropped. The text is redacted once it is processed.
+    """
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (UniqueConstraint("channel", "delivery_id", name="uq_inbound_delivery"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # telegram|zalo|web
+    delivery_id: Mapped[str] = mapped_column(String(80))  # update_id, msg_id, client id
+    sender_id: Mapped[str] = mapped_column(String(120), index=True)  # tg:<chat>, zalo:<uid>
+    chat_id: Mapped[str] = mapped_column(String(80))  # where replies go
+    kind: Mapped[str] = mapped_column(String(16))  # text|payload|command|unsupported
+    text: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # callback id, names
+    # pending|processing|answered|done|limited|failed
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OutboundMessage(Base):
+    """A reply waiting to be sent (or sent) on a channel; send errors stay visible here."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    update_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_updates.id"), nullable=True,
+                                                  index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"text": ..., "buttons": [...]}
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ButtonPayload(Base):
+    """A button payload too long for a channel (Telegram's callback_data is 64 bytes)."""
+
+    __tablename__ = "button_payloads"
+
+    key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class ChannelToken(Base):
+    """A channel's rotating credentials (Zalo OA access and refresh tokens)."""
+
+    __tablename__ = "channel_tokens"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Consent(Base):
+    """A citizen's answer to the privacy notice (storing the conversation, redacted)."""
+
+    __tablename__ = "consents"
+
+    sender: Mapped[str] = mapped_column(String(40), primary_key=True)  # pseudonym
+    granted: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DataRequest(Base):
+    """A data-subject request (erasure through /xoadulieu) and what it removed."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(40), index=True)  # pseudonym
+    kind: Mapped[str] = mapped_column(String(16))  # erasure
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # rows removed per table

@@ -71,9 +71,66 @@ class Settings(BaseSettings):
         default=2.0, description="How often a running service looks for a newly built index."
     )
 
-    # HTTP service
+    # HTTP service (the gateway: web chat, webhooks, search API)
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str = Field(
+        default="", description="The gateway's public HTTPS URL; set, it puts Telegram in "
+        "webhook mode (Zalo always uses the webhook).")
+
+    # Gateway
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="The Rasa server.")
+    rasa_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Slower than this, the citizen gets the degraded answer.")
+    degraded_answers: bool = Field(
+        default=True, description="Answer from the knowledge base in-process when Rasa is down.")
+    message_max_chars: int = Field(default=2000, ge=100, description="Longer texts are cut.")
+    rate_limit_per_minute: int = Field(default=20, ge=1, description="Messages per citizen.")
+    redis_url: str = Field(
+        default="", description="Redis for rate limits shared by gateway replicas; empty means "
+        "an in-process limiter.")
+    dedupe_hours: float = Field(
+        default=48.0, ge=24.0, description="How long delivery ids are kept to drop duplicates.")
+    worker_concurrency: int = Field(default=64, ge=1, description="Conversations processed at once.")
+
+    # Telegram
+    telegram_bot_token: str = Field(
+        default="", validation_alias=AliasChoices("GOVBOT_TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN"))
+    telegram_webhook_secret: str = Field(
+        default="", description="secret_token for setWebhook (A-Z a-z 0-9 _ -, 1-256 chars); "
+        "derived from the bot token when empty.")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org/bot", description="Bot API base (tests use a fake).")
+    telegram_global_per_second: float = Field(default=30.0, gt=0)
+    telegram_chat_per_second: float = Field(default=1.0, gt=0)
+    telegram_chat_burst: int = Field(default=3, ge=1)
+
+    # Zalo Official Account
+    zalo_app_id: str = Field(default="", validation_alias=AliasChoices("GOVBOT_ZALO_APP_ID", "ZALO_APP_ID"))
+    zalo_app_secret: str = Field(
+        default="", validation_alias=AliasChoices("GOVBOT_ZALO_APP_SECRET", "ZALO_APP_SECRET"))
+    zalo_oa_secret_key: str = Field(
+        default="", validation_alias=AliasChoices("GOVBOT_ZALO_OA_SECRET_KEY", "ZALO_OA_SECRET_KEY"),
+        description="Signs webhook events (differs from the app secret).")
+    zalo_access_token: str = Field(
+        default="", validation_alias=AliasChoices("GOVBOT_ZALO_ACCESS_TOKEN", "ZALO_ACCESS_TOKEN"),
+        description="First access token; later ones are refreshed and stored in the database.")
+    zalo_refresh_token: str = Field(
+        default="", validation_alias=AliasChoices("GOVBOT_ZALO_REFRESH_TOKEN", "ZALO_REFRESH_TOKEN"))
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_event_max_age_seconds: float = 300.0
+    zalo_refresh_margin_seconds: float = Field(
+        default=3600.0, description="Refresh the access token this long before it expires.")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key and
+                    (self.zalo_access_token or self.zalo_refresh_token))
 
     @property
     def resolved_database_url(self) -> str:

@@ -27,6 +27,8 @@ app.add_typer(eval_app, name="eval")
 esc_app = typer.Typer(help="Escalations to community digital technology teams.",
                       no_args_is_help=True)
 app.add_typer(esc_app, name="escalations")
+gw_app = typer.Typer(help="The channel gateway's queue.", no_args_is_help=True)
+app.add_typer(gw_app, name="gateway")
 
 Actor = Annotated[str, typer.Option(help="Who makes the change (recorded in the audit trail).")]
 
@@ -369,16 +371,49 @@ def _retriever_for(model: str):
 @_guard
 def serve(host: str | None = typer.Option(None), port: int | None = typer.Option(None)
           ) -> None:
-    """Run the HTTP service (web page, /api/search, /api/ask, /healthz)."""
+    """Run the gateway: web chat, Telegram/Zalo when configured, search API, /healthz."""
     import uvicorn
 
     settings = get_settings()
-    from bot.web import create_app
+    import logging
 
+    from bot.gateway import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "telegram", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     web = create_app(settings)
     host, port = host or settings.host, port or settings.port
-    typer.echo(f"Trợ lý dịch vụ công: http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}")
+    typer.echo(f"Web chat: http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}")
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@app.command("doctor")
+def doctor() -> None:
+    """Check every component (database, index, Rasa, action server, gateway, channels)."""
+    from govbot.doctor import describe, run_checks
+
+    report, healthy = describe(run_checks(get_settings()))
+    typer.echo(report)
+    if not healthy:
+        raise typer.Exit(1)
+
+
+@gw_app.command("failures")
+@_guard
+def gateway_failures(as_json: bool = typer.Option(False, "--json"),
+                     limit: int = typer.Option(50)) -> None:
+    """Replies a channel refused (e.g. Zalo outside the 48-hour window) and failed deliveries."""
+    from bot.store import GatewayStore
+
+    rows = GatewayStore(get_settings().resolved_database_url).failures(limit)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['at'][:19]}  {r['kind']:<7} {r['channel']:<8} #{r['id']:<6} {r['error'][:120]}")
+    if not rows:
+        typer.echo("no failures")
 
 
 @esc_app.command("list")
@@ -404,13 +439,14 @@ def escalations_list(as_json: bool = typer.Option(False, "--json"),
 @app.command("stack")
 def stack(rasa_port: int = typer.Option(5005), actions_port: int = typer.Option(5055),
           web_port: int | None = typer.Option(None)) -> None:
-    """Run the action server, the Rasa server and the web service; Ctrl-C stops all."""
-    import signal
-    import subprocess
+    """Run the whole assistant: action server, Rasa server and the gateway (web chat, and
+    Telegram/Zalo when configured); Ctrl-C stops everything."""
+    import time
 
-    from govbot.processes import StackError, start_action_server, start_rasa
+    from govbot.processes import StackError, start_action_server, start_gateway, start_rasa
 
     settings = get_settings()
+    port = web_port or settings.port
     running = []
     try:
         typer.echo(f"starting the action server on :{actions_port} ...")
@@ -418,21 +454,28 @@ def stack(rasa_port: int = typer.Option(5005), actions_port: int = typer.Option(
         running.append(actions)
         typer.echo(f"starting the Rasa server on :{rasa_port} (about 30 s) ...")
         running.append(start_rasa(rasa_port, action_url=actions.url))
+        typer.echo(f"starting the gateway on :{port} ...")
+        gateway = start_gateway(port, rasa_url=f"http://127.0.0.1:{rasa_port}")
+        running.append(gateway)
     except StackError as exc:
         for p in running:
             p.stop()
         _fail(f"error: {exc}")
-    port = web_port or settings.port
-    web = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--port", str(port)])
-    typer.echo(f"Rasa REST: http://127.0.0.1:{rasa_port}/webhooks/rest/webhook  "
-               f"(`govbot chat` to talk to it)\nWeb: http://localhost:{port}\nCtrl-C to stop.")
+    channels = ["web chat"] + (["Telegram"] if settings.telegram_enabled else []) + (
+        ["Zalo"] if settings.zalo_enabled else [])
+    typer.echo(f"\nThe assistant is running ({', '.join(channels)}).\n"
+               f"  Web chat:  http://localhost:{port}\n"
+               f"  Rasa REST: http://127.0.0.1:{rasa_port}/webhooks/rest/webhook (`govbot chat`)\n"
+               f"  Logs:      {gateway.log.parent}/\n"
+               "  Check:     govbot doctor\nCtrl-C to stop.")
     try:
-        web.wait()
+        while all(p.popen.poll() is None for p in running):
+            time.sleep(1)
+        dead = next(p for p in running if p.popen.poll() is not None)
+        typer.echo(f"{dead.name} stopped unexpectedly; see {dead.log}", err=True)
     except KeyboardInterrupt:
         pass
     finally:
-        web.send_signal(signal.SIGINT)
-        web.wait(timeout=10)
         for p in reversed(running):
             p.stop()
         typer.echo("stopped")
@@ -461,7 +504,7 @@ def chat(url: str = typer.Option("http://127.0.0.1:5005", help="The Rasa server.
             replies = httpx.post(f"{url}/webhooks/rest/webhook",
                                  json={"sender": sender, "message": text}, timeout=30).json()
         except httpx.HTTPError as exc:
-            typer.echo(f"Không kết nối được Rasa ở {url} ({exc}). Chạy `make stack` trước.", err=True)
+            typer.echo(f"Không kết nối được Rasa ở {url} ({exc}). Chạy `make run` trước.", err=True)
             continue
         buttons = []
         for m in replies:

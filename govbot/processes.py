@@ -102,3 +102,12 @@ def start_rasa(port: int = 5005, *, action_url: str, model: Path | None = None,
            "--port", str(port), "--interface", "127.0.0.1"]
     return _spawn("rasa", cmd, full_env, log, f"http://127.0.0.1:{port}/status",
                   f"http://127.0.0.1:{port}", timeout)
+
+
+def start_gateway(port: int = 8000, *, rasa_url: str, env: dict[str, str] | None = None,
+                  log_dir: Path | None = None, timeout: float = 60) -> Process:
+    """The gateway (`govbot serve`): web chat, channels, search API."""
+    full_env = {**os.environ, **(env or {}), "GOVBOT_RASA_URL": rasa_url}
+    log = (log_dir or PROJECT_ROOT / "var" / "logs") / f"gateway-{port}.log"
+    return _spawn("gateway", [sys.executable, "-m", "govbot.cli", "serve", "--port", str(port)],
+                  full_env, log, f"http://127.0.0.1:{port}/livez", f"http://127.0.0.1:{port}", timeout)

@@ -6,7 +6,13 @@ import socket
 
 import pytest
 
-from govbot.processes import start_action_server, start_rasa
+from govbot.processes import start_action_server, start_gateway, start_rasa
+from tests.fakes import zalo_api
+from tests.fakes.server import BackgroundServer
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import FakeZalo
+
+TOKEN = "123456:TEST-token"
 
 
 def free_port() -> int:
@@ -34,3 +40,34 @@ def stack(built_index, tmp_path_factory):
     yield rasa.url, actions.url, built_index
     rasa.stop()
     actions.stop()
+
+
+@pytest.fixture(scope="session")
+def fakes():
+    telegram, zalo = FakeTelegram(TOKEN), FakeZalo()
+    with BackgroundServer(telegram.app) as tg_server, BackgroundServer(zalo.app) as zalo_server:
+        yield telegram, tg_server.url, zalo, zalo_server.url
+
+
+def gateway_env(settings, tg_url: str, zalo_url: str, **extra: str) -> dict[str, str]:
+    return {"GOVBOT_DATA_DIR": str(settings.data_dir), "GOVBOT_DATABASE_URL": settings.database_url,
+            "GOVBOT_USE_TUNED_MODEL": "false",
+            "GOVBOT_TELEGRAM_BOT_TOKEN": TOKEN, "GOVBOT_TELEGRAM_API_URL": f"{tg_url}/bot",
+            "GOVBOT_ZALO_APP_ID": zalo_api.APP_ID, "GOVBOT_ZALO_APP_SECRET": zalo_api.APP_SECRET,
+            "GOVBOT_ZALO_OA_SECRET_KEY": zalo_api.OA_SECRET,
+            "GOVBOT_ZALO_ACCESS_TOKEN": "access-0", "GOVBOT_ZALO_REFRESH_TOKEN": "refresh-0",
+            "GOVBOT_ZALO_API_URL": zalo_url, "GOVBOT_ZALO_OAUTH_URL": zalo_url, **extra}
+
+
+@pytest.fixture(scope="session")
+def gateway(stack, fakes, tmp_path_factory):
+    rasa_url, _, settings = stack
+    telegram, tg_url, zalo, zalo_url = fakes
+    logs = tmp_path_factory.mktemp("gateway-logs")
+    port = free_port()
+    env = gateway_env(settings, tg_url, zalo_url)
+    process = start_gateway(port, rasa_url=rasa_url, env=env, log_dir=logs)
+    info = {"url": process.url, "process": process, "port": port, "env": env, "logs": logs,
+            "rasa_url": rasa_url, "settings": settings}
+    yield info
+    info["process"].stop()  # the restart test replaces the process

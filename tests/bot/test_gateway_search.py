@@ -1,9 +1,9 @@
-"""The HTTP service on loopback through the ASGI test client."""
+"""The gateway's search API and pages through the ASGI test client (no Rasa needed)."""
 
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.web import create_app
+from bot.gateway import create_app
 
 
 @pytest.mark.slow
@@ -19,7 +19,9 @@ def test_search_ask_topics_and_health(built_index) -> None:
         assert client.get("/api/topics/s02").json()["id"] == "S02"
         assert client.get("/api/topics/X9").status_code == 404
         page = client.get("/")
-        assert page.status_code == 200 and "Trợ lý dịch vụ công" in page.text
+        assert page.status_code == 200 and "/api/chat" in page.text  # the web chat
+        search = client.get("/search")
+        assert search.status_code == 200 and "/api/ask" in search.text
 
 
 def test_no_index_gives_503_with_a_polite_message(tmp_path) -> None:

@@ -1,0 +1,188 @@
+"""Gateway benchmark: from webhook receipt to the outgoing send call, through the whole stack.
+
+A fake Telegram Bot API server (tests/fakes) records when each sendMessage arrives; the
+benchmark posts Telegram webhook updates to a real gateway process in webhook mode, which
+stores them, forwards them to a real Rasa server (with its real action server) and sends the
+replies through python-telegram-bot to the fake server. The gateway and action server use a
+fresh PostgreSQL database (the production path).
+
+1. Closed loop: 1, 10 and 50 concurrent citizens; each sends a question, waits for the reply,
+   "reads" for 1 s, and asks again. Latency p50/p95 from webhook POST to the first send.
+2. Open loop: messages arrive at a fixed rate (30/s, then 40/s) from 400 citizens for 20 s;
+   reports the rate answered and the latency while sustaining it.
+Then checks that no reply was lost or duplicated (every update answered; the fake server saw
+exactly the replies the gateway stored). Telegram's own send limit (30/s overall) is raised
+for the run: the fake server has none, and the point is the gateway's capacity.
+
+Run with `make bench` (after `make setup`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+
+import httpx
+
+from benchmarks.retrieval import percentile
+from core.settings import get_settings
+from govbot.processes import start_action_server, start_gateway, start_rasa
+from knowledge.evaluation import load_questions
+from tests.fakes.server import BackgroundServer, free_port
+from tests.fakes.telegram_api import FakeTelegram
+
+TOKEN = "999:BENCH-token"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def fresh_database() -> str:
+    import psycopg
+
+    from core.migrate import upgrade
+
+    name = f"govbot_bench_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    upgrade(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    from core.db import get_engine
+
+    get_engine(url).dispose()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+class Load:
+    def __init__(self, fake: FakeTelegram, webhook: str, secret: str, questions: list[str]):
+        self.fake, self.webhook, self.secret, self.questions = fake, webhook, secret, questions
+        self.latencies: list[float] = []
+        self.sent_updates = 0
+        self.unanswered = 0
+
+    async def one(self, client: httpx.AsyncClient, chat: int, timeout: float = 15) -> None:
+        update = self.fake.make_update(chat, random.choice(self.questions))
+        before = len(self.fake.messages_to(chat))
+        start = time.monotonic()
+        r = await client.post(self.webhook, json=update,
+                              headers={"X-Telegram-Bot-Api-Secret-Token": self.secret})
+        self.sent_updates += 1
+        if r.status_code != 200:
+            self.unanswered += 1
+            return
+        while time.monotonic() - start < timeout:
+            got = self.fake.messages_to(chat)
+            if len(got) > before:
+                self.latencies.append((got[before]["at"] - start) * 1000)
+                return
+            await asyncio.sleep(0.005)
+        self.unanswered += 1
+
+    async def closed_loop(self, citizens: int, seconds: float, think: float = 1.0) -> float:
+        async def citizen(client: httpx.AsyncClient, chat: int, until: float) -> None:
+            await asyncio.sleep(random.random() * think)
+            while time.monotonic() < until:
+                await self.one(client, chat)
+                await asyncio.sleep(think)
+
+        until = time.monotonic() + seconds
+        start = time.monotonic()
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=citizens + 5)) as c:
+            await asyncio.gather(*(citizen(c, 5_000_000 + random.randrange(10**8), until)
+                                   for _ in range(citizens)))
+        return time.monotonic() - start
+
+    async def open_loop(self, rate: float, seconds: float, citizens: int = 400) -> float:
+        chats = [7_000_000 + random.randrange(10**8) for _ in range(citizens)]
+        tasks = []
+        start = time.monotonic()
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as c:
+            for i in range(int(rate * seconds)):
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(self.one(c, chats[i % citizens], timeout=30)))
+            await asyncio.gather(*tasks)
+        return time.monotonic() - start
+
+
+def row(label: str, load: Load, seconds: float) -> str:
+    lat = load.latencies
+    return (f"{label:>22}{load.sent_updates:>8}{statistics.median(lat):>9.0f}{percentile(lat, 95):>9.0f}"
+            f"{load.sent_updates / seconds:>10.1f}{load.unanswered:>8}")
+
+
+def audit(db_url: str, fake: FakeTelegram) -> tuple[int, int, int]:
+    """(updates not done, chats with more sends than stored replies, fewer)."""
+    from sqlalchemy import func, select
+
+    from core.db import session_scope
+    from core.models import InboundUpdate, OutboundMessage
+
+    with session_scope(db_url) as s:
+        not_done = s.scalar(select(func.count()).select_from(InboundUpdate)
+                            .where(InboundUpdate.status != "done"))
+        stored = dict(s.execute(select(OutboundMessage.chat_id, func.count())
+                                .group_by(OutboundMessage.chat_id)).all())
+    sent: dict[str, int] = {}
+    for m in fake.sent:
+        sent[m["chat_id"]] = sent.get(m["chat_id"], 0) + 1
+    duplicated = sum(1 for chat, n in sent.items() if n > stored.get(chat, 0))
+    lost = sum(1 for chat, n in stored.items() if sent.get(chat, 0) < n)
+    return not_done, duplicated, lost
+
+
+def main() -> None:
+    random.seed(7)
+    settings = get_settings()
+    questions = [q.q for q in load_questions(settings.eval_set) if q.expected][:300]
+    fake = FakeTelegram(TOKEN)
+    server = BackgroundServer(fake.app).start()
+    db_url = fresh_database()
+    env = {"GOVBOT_DATABASE_URL": db_url}
+    actions = start_action_server(free_port(), env=env)
+    rasa = start_rasa(free_port(), action_url=actions.url, env=env)
+    port = free_port()
+    gateway = start_gateway(port, rasa_url=rasa.url, env={
+        **env, "GOVBOT_TELEGRAM_BOT_TOKEN": TOKEN, "GOVBOT_TELEGRAM_API_URL": f"{server.url}/bot",
+        "GOVBOT_PUBLIC_URL": f"http://127.0.0.1:{port}", "GOVBOT_RATE_LIMIT_PER_MINUTE": "100000",
+        "GOVBOT_TELEGRAM_GLOBAL_PER_SECOND": "1000", "GOVBOT_ZALO_APP_ID": ""})
+    try:
+        deadline = time.monotonic() + 30
+        while not fake.webhook and time.monotonic() < deadline:
+            time.sleep(0.2)
+        webhook, secret = fake.webhook["url"], fake.webhook["secret_token"]
+        warm = Load(fake, webhook, secret, questions)
+        asyncio.run(warm.closed_loop(5, 5, think=0.2))
+        print("\nGateway benchmark (Telegram webhook -> store -> Rasa -> actions -> sendMessage)")
+        print(f"{'load':>22}{'msgs':>8}{'p50 ms':>9}{'p95 ms':>9}{'msgs/s':>10}{'lost':>8}")
+        for citizens in (1, 10, 50):
+            load = Load(fake, webhook, secret, questions)
+            seconds = asyncio.run(load.closed_loop(citizens, 20 if citizens > 1 else 15))
+            print(row(f"{citizens} citizens (1 s read)", load, seconds))
+        for rate in (30, 40):
+            load = Load(fake, webhook, secret, questions)
+            seconds = asyncio.run(load.open_loop(rate, 20))
+            print(row(f"{rate}/s arriving", load, seconds))
+        time.sleep(3)
+        not_done, duplicated, lost = audit(db_url, fake)
+        print(f"\nAudit: {len(fake.sent)} replies sent; updates not done {not_done}, chats with "
+              f"duplicated replies {duplicated}, chats with lost replies {lost}")
+    finally:
+        gateway.stop()
+        rasa.stop()
+        actions.stop()
+        server.stop()
+        drop_database(db_url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Telegram through python-telegram-bot (v22): polling or webhook in, rate-limited sends out.
+
+Polling (only ``TELEGRAM_BOT_TOKEN`` set): `getUpdates` is asked for the next offset only
+after the previous batch is stored, so Telegram keeps anything not yet stored. Webhook
+(``GOVBOT_PUBLIC_URL`` set): `setWebhook` with a ``secret_token`` that every delivery must
+echo in ``X-Telegram-Bot-Api-Secret-Token`` (compared in constant time).
+Sends respect Telegram's limits (about 30 messages/s in all, about 1/s per chat with short
+bursts) and wait ``retry_after`` on HTTP 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.ratelimit import TokenBucket
+from bot.render import TELEGRAM_LIMIT, split_reply, telegram_html
+from bot.store import GatewayStore, Incoming
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [("start", "Bắt đầu, giới thiệu trợ lý"), ("help", "Trợ lý giúp được gì"),
+            ("tiep", "Tiếp tục bước hướng dẫn đang làm dở"),
+            ("xoadulieu", "Xoá cuộc trò chuyện và dữ liệu của tôi")]
+ALLOWED_UPDATES = ["message", "callback_query"]
+UNSUPPORTED_KEYS = ("photo", "sticker", "voice", "audio", "video", "video_note", "document",
+                    "animation", "location", "contact")
+
+
+class SendError(RuntimeError):
+    """A send that will not succeed by retrying (blocked bot, bad chat)."""
+
+
+def webhook_secret(settings: Settings) -> str:
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret
+    return hashlib.sha256(f"govbot-webhook:{settings.telegram_bot_token}".encode()).hexdigest()[:48]
+
+
+def secret_matches(settings: Settings, header: str | None) -> bool:
+    return hmac.compare_digest((header or "").encode(), webhook_secret(settings).encode())
+
+
+def parse_update(update: dict[str, Any]) -> Incoming | None:
+    """A Telegram Update (JSON) -> Incoming; None for updates the assistant ignores
+    (edits, channel posts, group chats). Raises ValueError when it is not an update."""
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        raise ValueError("not a Telegram update (no integer update_id)")
+    delivery = str(update["update_id"])
+    callback = update.get("callback_query")
+    if isinstance(callback, dict):
+        message = callback.get("message") or {}
+        chat = message.get("chat") or {}
+        if chat.get("type", "private") != "private" or "id" not in chat:
+            return None
+        return Incoming("telegram", delivery, f"tg:{chat['id']}", str(chat["id"]), "payload",
+                        str(callback.get("data") or ""), {"callback_id": str(callback.get("id", ""))})
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return None
+    chat = message.get("chat") or {}
+    if chat.get("type") != "private" or "id" not in chat:
+        return None
+    sender, chat_id = f"tg:{chat['id']}", str(chat["id"])
+    text = message.get("text")
+    if isinstance(text, str):
+        kind = "command" if text.startswith("/") and any(
+            e.get("type") == "bot_command" and e.get("offset") == 0
+            for e in message.get("entities") or []) else "text"
+        return Incoming("telegram", delivery, sender, chat_id, kind, text)
+    if any(k in message for k in UNSUPPORTED_KEYS):
+        return Incoming("telegram", delivery, sender, chat_id, "unsupported", "",
+                        {"what": next(k for k in UNSUPPORTED_KEYS if k in message)})
+    return None
+
+
+class TelegramChannel:
+    name = "telegram"
+    limit = TELEGRAM_LIMIT
+
+    def __init__(self, settings: Settings, store: GatewayStore):
+        self.settings, self.store = settings, store
+        self.bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_url,
+                       request=HTTPXRequest(connection_pool_size=64, read_timeout=10,
+                                            connect_timeout=5),
+                       get_updates_request=HTTPXRequest(read_timeout=40, connect_timeout=5))
+        self.global_bucket = TokenBucket(settings.telegram_global_per_second,
+                                         max(settings.telegram_global_per_second, 1))
+        self.chat_buckets: dict[str, TokenBucket] = {}
+        self._poller: asyncio.Task | None = None
+        self.mode = "webhook" if settings.public_url else "polling"
+
+    async def start(self, on_stored: Callable[[], Awaitable[None] | None]) -> None:
+        await self.bot.initialize()
+        try:
+            await self.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+        except TelegramError as exc:
+            log.warning("setMyCommands failed: %s", exc)
+        if self.mode == "webhook":
+            url = f"{self.settings.public_url.rstrip('/')}/webhooks/telegram"
+            await self.bot.set_webhook(url, secret_token=webhook_secret(self.settings),
+                                       allowed_updates=ALLOWED_UPDATES, max_connections=40)
+            log.info("telegram: webhook at %s", url)
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._poller = asyncio.create_task(self._poll(on_stored), name="telegram-poll")
+            log.info("telegram: polling")
+
+    async def stop(self) -> None:
+        if self._poller:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        try:
+            await self.bot.shutdown()
+        except TelegramError:
+            pass
+
+    async def _poll(self, on_stored) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=25,
+                                                     allowed_updates=ALLOWED_UPDATES)
+                backoff = 1.0
+            except asyncio.CancelledError:
+                raise
+            except InvalidToken:
+                log.error("telegram: the bot token was rejected; polling stopped")
+                return
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except TelegramError as exc:
+                log.warning("telegram: getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            for update in updates:
+                await self.accept(update.to_dict())
+            if updates:
+                # The next getUpdates confirms these to Telegram: only now, after storing.
+                offset = updates[-1].update_id + 1
+                result = on_stored()
+                if asyncio.iscoroutine(result):
+                    await result
+
+    async def accept(self, update: dict[str, Any]) -> str:
+        """Store one update durably. Returns stored|duplicate|ignored (ValueError if invalid)."""
+        item = parse_update(update)
+        if item is None:
+            return "ignored"
+        stored = await asyncio.to_thread(self.store.add, item)
+        return "stored" if stored else "duplicate"
+
+    async def acknowledge(self, item: Incoming) -> None:
+        """Stop the button's spinner (callback queries must be answered)."""
+        callback_id = item.detail.get("callback_id")
+        if callback_id:
+            try:
+                await self.bot.answer_callback_query(callback_id)
+            except TelegramError as exc:
+                log.info("answerCallbackQuery failed: %s", exc)
+
+    def render(self, reply: dict[str, Any]) -> list[dict[str, Any]]:
+        messages = split_reply(reply, self.limit, telegram_html)
+        for m in messages:
+            m["buttons"] = [{"title": b["title"][:64], "payload": self._callback_data(b["payload"])}
+                            for b in m["buttons"]]
+        return messages
+
+    def _callback_data(self, payload: str) -> str:
+        return payload if len(payload.encode()) <= 64 else self.store.short_payload(payload)
+
+    async def send(self, chat_id: str, body: dict[str, Any]) -> None:
+        markup = None
+        if body.get("buttons"):
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=b["payload"])]
+                                           for b in body["buttons"]])
+        bucket = self.chat_buckets.get(chat_id)
+        if bucket is None:
+            bucket = self.chat_buckets[chat_id] = TokenBucket(self.settings.telegram_chat_per_second,
+                                                              self.settings.telegram_chat_burst)
+            if len(self.chat_buckets) > 50_000:
+                self.chat_buckets = {chat_id: bucket}
+        for attempt in range(5):
+            await bucket.take()
+            await self.global_bucket.take()
+            try:
+                await self.bot.send_message(chat_id=int(chat_id), text=body["text"], parse_mode="HTML",
+                                            reply_markup=markup, disable_web_page_preview=True)
+                return
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                log.warning("telegram: 429, waiting %.1f s (attempt %d)", wait, attempt + 1)
+                await asyncio.sleep(wait)
+            except (Forbidden, BadRequest) as exc:
+                raise SendError(f"telegram refused the message: {exc}") from exc
+            except TelegramError as exc:  # network trouble: retry with backoff
+                log.warning("telegram: send failed (%s), attempt %d", exc, attempt + 1)
+                await asyncio.sleep(min(2 ** attempt, 10))
+        raise SendError("telegram: gave up after 5 attempts")
+
+    async def check(self) -> str:
+        me = await self.bot.get_me()
+        return f"@{me.username}"
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
