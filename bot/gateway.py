@@ -100,7 +100,6 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
                 from bot.zalo import ZaloChannel
 
                 channels["zalo"] = ZaloChannel(settings, store)
-            await worker.start()
             for name, channel in list(channels.items()):
                 try:
                     await channel.start(worker.wake)
@@ -108,6 +107,7 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
                     log.error("channel %s did not start: %s", name, exc)
                     state.setdefault("channel_errors", {})[name] = str(exc)
                     channels.pop(name)
+            await worker.start()  # after the channels: recovery may send right away
             if "zalo" in channels:
                 state["zalo_refresh"] = asyncio.create_task(channels["zalo"].keep_fresh())
         try:
@@ -115,9 +115,9 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
         finally:
             if state.get("zalo_refresh"):
                 state["zalo_refresh"].cancel()
+            await worker.stop()  # finish in-flight turns while the channels can still send
             for channel in channels.values():
                 await channel.stop()
-            await worker.stop()
             await conversation.close()
             if hasattr(limiter, "close"):
                 await limiter.close()
