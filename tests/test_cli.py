@@ -128,3 +128,21 @@ def test_eval_retrieval_prints_metrics_and_writes_misses(index_env, tmp_path) ->
                 "no_diacritics"):
         assert key in r.stdout
     assert misses.exists()
+
+
+def test_doctor_names_what_is_wrong_and_the_fix(env_settings, monkeypatch) -> None:
+    from tests.fakes.server import free_port
+
+    monkeypatch.setenv("GOVBOT_RASA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("GOVBOT_PORT", str(free_port()))
+    monkeypatch.setenv("ZALO_APP_ID", "123")  # half-configured Zalo
+    get_settings.cache_clear()
+    assert run("db", "upgrade").exit_code == 0
+    r = run("doctor")
+    assert r.exit_code == 1
+    lines = r.output.splitlines()
+    assert any(line.startswith("[ok  ] database") for line in lines), r.output
+    assert "[FAIL] knowledge index" in r.output and "govbot kb setup" in r.output
+    assert "[FAIL] rasa server" in r.output and "make run" in r.output
+    assert "[FAIL] zalo: incomplete configuration" in r.output and "ZALO_OA_SECRET_KEY" in r.output
+    assert "[warn] telegram" not in r.output and "telegram: not configured" in r.output
