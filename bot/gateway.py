@@ -107,7 +107,11 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
                     log.error("channel %s did not start: %s", name, exc)
                     state.setdefault("channel_errors", {})[name] = str(exc)
                     channels.pop(name)
-            await worker.start()  # after the channels: recovery may send right away
+            try:
+                await worker.start()  # after the channels: recovery may send right away
+            except DatabaseError as exc:
+                log.error("gateway worker not started: %s", exc)
+                state.setdefault("channel_errors", {})["worker"] = str(exc)
             if "zalo" in channels:
                 state["zalo_refresh"] = asyncio.create_task(channels["zalo"].keep_fresh())
         try:

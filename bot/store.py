@@ -66,7 +66,16 @@ class GatewayStore:
         self.url = url
 
     def check(self) -> None:
+        """DatabaseError naming the fix when the database is down or not migrated."""
+        from sqlalchemy import inspect
+
+        from core.db import DatabaseError, get_engine, redact_url
+
         check_schema(self.url)
+        with get_engine(self.url).connect() as conn:
+            if not inspect(conn).has_table("inbound_updates"):
+                raise DatabaseError(f"The database at {redact_url(self.url)} predates the gateway. "
+                                    "Run `govbot db upgrade`.")
 
     # --- inbound ---------------------------------------------------------------------------
 

@@ -441,6 +441,7 @@ def stack(rasa_port: int = typer.Option(5005), actions_port: int = typer.Option(
           web_port: int | None = typer.Option(None)) -> None:
     """Run the whole assistant: action server, Rasa server and the gateway (web chat, and
     Telegram/Zalo when configured); Ctrl-C stops everything."""
+    import signal
     import time
 
     from govbot.processes import StackError, start_action_server, start_gateway, start_rasa
@@ -468,6 +469,11 @@ def stack(rasa_port: int = typer.Option(5005), actions_port: int = typer.Option(
                f"  Rasa REST: http://127.0.0.1:{rasa_port}/webhooks/rest/webhook (`govbot chat`)\n"
                f"  Logs:      {gateway.log.parent}/\n"
                "  Check:     govbot doctor\nCtrl-C to stop.")
+    def interrupt(signum, frame):  # Ctrl-C, or SIGTERM from a service manager
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         while all(p.popen.poll() is None for p in running):
             time.sleep(1)
