@@ -78,6 +78,18 @@ def test_duplicate_update_gets_one_reply(gateway, fakes) -> None:
     assert len(telegram.messages_to(chat)) == outs == len(first)
 
 
+def test_telegram_429_is_waited_out_and_retried(gateway, fakes) -> None:
+    telegram = fakes[0]
+    chat = chat_id()
+    calls = telegram.calls.get("sendMessage", 0)
+    telegram.fail_429 = 1  # Telegram says "retry after 1"
+    start = time.monotonic()
+    telegram.push(telegram.make_update(chat, "cảm ơn nhé"))
+    replies = telegram.wait_for(chat, 1)
+    assert time.monotonic() - start >= 1.0  # it waited retry_after
+    assert telegram.calls["sendMessage"] >= calls + len(replies) + 1
+
+
 def test_photo_unknown_command_and_erasure(gateway, fakes) -> None:
     telegram = fakes[0]
     chat = chat_id()
