@@ -1,4 +1,5 @@
-# Application image (Python 3.11, CPU-only torch). Rasa gets its own image in a later issue.
+# Application image (Python 3.11, CPU-only torch): the gateway and the action server.
+# Rasa has its own image (Dockerfile.rasa).
 FROM python:3.11-slim
 WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
@@ -9,6 +10,7 @@ COPY core core
 COPY knowledge knowledge
 COPY bot bot
 COPY actions actions
+COPY teams teams
 COPY govbot govbot
 COPY nlu nlu
 RUN pip install -e .

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -214,3 +224,85 @@ class DataRequest(Base):
     kind: Mapped[str] = mapped_column(String(16))  # erasure
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # rows removed per table
+
+
+# --- team directory (teams/): province -> commune/ward -> team; no districts since 1/7/2025 ---
+
+
+class Province(Base):
+    """One of the 34 provinces and centrally-run cities (the 2025 map)."""
+
+    __tablename__ = "provinces"
+    __table_args__ = (UniqueConstraint("code", name="uq_provinces_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))  # "thai-nguyen"
+    name: Mapped[str] = mapped_column(String(80))  # "Thái Nguyên"
+    kind: Mapped[str] = mapped_column(String(16))  # tỉnh | thành phố
+    aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    communes: Mapped[list[Commune]] = relationship(
+        back_populates="province", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Commune(Base):
+    """A commune, ward or special zone (xã, phường, đặc khu) of a province."""
+
+    __tablename__ = "communes"
+    __table_args__ = (UniqueConstraint("province_id", "code", name="uq_commune_province_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("provinces.id", ondelete="CASCADE"),
+                                             index=True)
+    code: Mapped[str] = mapped_column(String(80))  # "phuong-tich-luong"
+    name: Mapped[str] = mapped_column(String(120))  # "Tích Lương"
+    kind: Mapped[str] = mapped_column(String(16))  # xã | phường | đặc khu
+    folded_name: Mapped[str] = mapped_column(String(120), index=True)  # "tich luong"
+    aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)  # former names, spellings
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    province: Mapped[Province] = relationship(back_populates="communes")
+
+
+class Team(Base):
+    """A community digital technology team: a commune's, a province's default, or central."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("code", name="uq_teams_code"),
+                      UniqueConstraint("commune_id", name="uq_teams_commune_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(160))  # thai-nguyen/phuong-tich-luong
+    name: Mapped[str] = mapped_column(String(200))
+    province_id: Mapped[int | None] = mapped_column(
+        ForeignKey("provinces.id", ondelete="CASCADE"), nullable=True, index=True)
+    commune_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communes.id", ondelete="CASCADE"), nullable=True)
+    telegram_chat_id: Mapped[str] = mapped_column(String(40))  # the team's group chat
+    phone: Mapped[str] = mapped_column(String(40))  # call-back number shown to citizens
+    working_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"mon": [..]}
+    holidays: Mapped[list[Any]] = mapped_column(JSON, default=list)  # ISO dates
+    is_province_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_central: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    members: Mapped[list[TeamMember]] = relationship(
+        back_populates="team", cascade="all, delete-orphan", order_by="TeamMember.position",
+        passive_deletes=True)
+
+
+class TeamMember(Base):
+    """A team member as Telegram knows them."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "telegram_user_id", name="uq_member_team_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), default="member")  # leader|deputy|member
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    team: Mapped[Team] = relationship(back_populates="members")

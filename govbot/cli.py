@@ -13,6 +13,7 @@ import typer
 from core.db import DatabaseError
 from core.settings import get_settings
 from knowledge.errors import KnowledgeError, ValidationFailed
+from teams.errors import DirectoryInvalid, TeamsError
 
 app = typer.Typer(help="Citizen assistant for Vietnam's online public services.",
                   no_args_is_help=True, add_completion=False,
@@ -29,6 +30,9 @@ esc_app = typer.Typer(help="Escalations to community digital technology teams.",
 app.add_typer(esc_app, name="escalations")
 gw_app = typer.Typer(help="The channel gateway's queue.", no_args_is_help=True)
 app.add_typer(gw_app, name="gateway")
+teams_app = typer.Typer(help="Community digital technology teams: directory and routing.",
+                        no_args_is_help=True)
+app.add_typer(teams_app, name="teams")
 
 Actor = Annotated[str, typer.Option(help="Who makes the change (recorded in the audit trail).")]
 
@@ -64,9 +68,9 @@ def _guard(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except ValidationFailed as exc:
+        except (ValidationFailed, DirectoryInvalid) as exc:
             _fail(str(exc))
-        except (KnowledgeError, DatabaseError) as exc:
+        except (KnowledgeError, TeamsError, DatabaseError) as exc:
             _fail(f"error: {exc}")
 
     return wrapper
@@ -434,6 +438,133 @@ def escalations_list(as_json: bool = typer.Option(False, "--json"),
     for c in cases:
         typer.echo(f"#{c['id']:<5} {c['created_at'][:16]}  {c['status']:<8} {c['topic'] or '-':<6} "
                    f"{c['location'][:40]:<40} {c['question'][:60]}")
+
+
+# --- teams ------------------------------------------------------------------------------
+
+
+def _teams():
+    from teams.store import TeamStore
+
+    store = TeamStore(get_settings().resolved_database_url)
+    store.check()
+    return store
+
+
+@teams_app.command("import")
+@_guard
+def teams_import(
+    file: Path = typer.Argument(..., help="A directory file: .yml/.yaml or .csv (docs/teams.md)."),
+    replace: bool = typer.Option(False, "--replace", help="Also remove what the file no longer lists."),
+    if_empty: bool = typer.Option(False, "--if-empty", help="Import only into an empty directory."),
+) -> None:
+    """Validate a directory file and bring the database to its content (idempotent)."""
+    from teams.directory import load_directory
+
+    directory = load_directory(file)  # raises before anything is written
+    store = _teams()
+    if if_empty and (count := store.team_count()):
+        typer.echo(f"the directory already has {count} teams: nothing imported (--if-empty)")
+        return
+    result = store.import_directory(directory, replace=replace)
+    if result.unchanged:
+        typer.echo("no changes: the directory already has this content")
+    else:
+        typer.echo("\n".join(result.summary()))
+    kept = len(result.provinces.kept) + len(result.communes.kept) + len(result.teams.kept)
+    if kept:
+        typer.echo(f"{kept} entries not in the file were kept; --replace removes them")
+
+
+def _team_line(team, hours: bool = True) -> str:
+    from teams.hours import describe_hours
+
+    text = (f"{team.name} | chat {team.telegram_chat_id} | {team.phone} | "
+            f"{len(team.members)} members")
+    return f"{text} | {describe_hours(team.hours)}" if hours else text
+
+
+@teams_app.command("list")
+@_guard
+def teams_list(as_json: bool = typer.Option(False, "--json"),
+               province: str | None = typer.Option(None, help="Only this province (any spelling).")
+               ) -> None:
+    """The directory: provinces, communes/wards and their teams."""
+    from teams.provinces import resolve
+
+    directory = _teams().load()
+    provinces = list(directory.provinces)
+    if province:
+        current, absorbed_by = resolve(province)
+        info = current or absorbed_by
+        if info is None:
+            _fail(f"error: {province!r} is not one of the 34 provinces and cities")
+        provinces = [p for p in provinces if p.code == info.code]
+    if as_json:
+        data = {"provinces": [p.as_dict() for p in provinces]}
+        if not province:
+            data = {"central": directory.central.as_dict() if directory.central else None, **data}
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not province:
+        typer.echo(f"central: {_team_line(directory.central) if directory.central else 'none'}")
+    for p in provinces:
+        typer.echo(f"{p.label} ({len(p.communes)} communes/wards)")
+        for team in p.teams():
+            if team.commune_code is None:
+                tag = "default" if team is p.default_team else "not the default"
+                typer.echo(f"  [{tag}] {_team_line(team)}")
+        for c in p.communes:
+            where = f"{c.label:<28}"
+            if c.team is None:
+                typer.echo(f"  {where} no team: goes to the province's default team")
+            else:
+                tag = " [default]" if c.team is p.default_team else ""
+                typer.echo(f"  {where} {_team_line(c.team)}{tag}")
+    if not provinces:
+        typer.echo("no provinces" + (f" matching {province!r}" if province else
+                                     ": run `govbot teams import FILE`"))
+
+
+@teams_app.command("route")
+@_guard
+def teams_route(location: str = typer.Argument(..., help='What the citizen typed, e.g. "xa tan lap"'),
+                at: str | None = typer.Option(None, help="When (ISO, Vietnam time if no offset); "
+                                                         "default now."),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Which team a citizen's location goes to, and when it works."""
+    import datetime as dt
+
+    from teams.hours import describe_hours
+    from teams.routing import VIETNAM, Router, describe_opening, is_open, next_opening
+
+    try:
+        when = dt.datetime.fromisoformat(at) if at else dt.datetime.now(VIETNAM)
+    except ValueError:
+        _fail(f"error: --at {at!r} is not an ISO time such as 2026-12-07T09:00")
+    when = when if when.tzinfo else when.replace(tzinfo=VIETNAM)
+    decision = Router(_teams().load()).route(location)
+    team = decision.team
+    data = decision.as_dict()
+    if team is not None:
+        data.update(open=is_open(team, when), next_opening=next_opening(team, when).isoformat())
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    where = decision.commune.label if decision.commune else "-"
+    typer.echo(f"level:    {decision.level}\n"
+               f"commune:  {where}\n"
+               f"province: {decision.province.label if decision.province else '-'}\n"
+               f"matched:  {decision.matched_text or '-'}")
+    if decision.candidates:
+        typer.echo("ambiguous: " + "; ".join(data["candidates"]))
+    if team is None:
+        typer.echo("team:     none (the directory has no central team: import one)")
+        return
+    typer.echo(f"team:     {_team_line(team, hours=False)}\n"
+               f"hours:    {describe_hours(team.hours)}\n"
+               f"open:     {'yes' if data['open'] else 'no'}; next opening "
+               f"{describe_opening(team, when)} ({data['next_opening'][:16]})")
 
 
 @app.command("stack")

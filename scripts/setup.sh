@@ -2,7 +2,8 @@
 # Set up everything on a fresh machine, idempotently:
 #   1. the application environment (.venv, Python 3.11) with the project installed;
 #   2. the database schema, the knowledge base (imported and published), the domain-tuned
-#      embedding model and the search index (`govbot kb setup`).
+#      embedding model and the search index (`govbot kb setup`);
+#   3. the demo team directory, imported only while the directory is empty.
 # A second run takes a few seconds: each step is skipped when its inputs did not change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +26,6 @@ fi
 
 echo "==> database, knowledge base, tuned embeddings, search index"
 "$VENV/bin/govbot" kb setup
+
+echo "==> team directory (the demo teams, only while the directory is empty)"
+"$VENV/bin/govbot" teams import teams/demo_directory.yml --if-empty
