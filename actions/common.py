@@ -31,6 +31,7 @@ ASPECT_VALUES = set(ASPECTS)
 _lock = threading.Lock()
 _service: Any = None
 _records: ConversationRecords | None = None
+_cases: Any = None
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb")
 
 
@@ -55,6 +56,18 @@ def records() -> ConversationRecords:
         if _records is None:
             _records = ConversationRecords(get_settings().resolved_database_url)
         return _records
+
+
+def cases():
+    """Routing of cases to teams (teams/cases.py), one per process."""
+    global _cases
+    url = records().url  # the same database as the records (tests inject theirs)
+    with _lock:
+        if _cases is None or _cases.url != url:
+            from teams.cases import Cases
+
+            _cases = Cases(url)
+        return _cases
 
 
 def set_services(service: Any, store: ConversationRecords) -> None:

@@ -93,10 +93,14 @@ class ActionCreateEscalation(Action):
                 text="Xin lỗi, hệ thống đang gặp sự cố nên chưa chuyển được yêu cầu. Bạn vui lòng "
                      "thử lại sau ít phút, hoặc gọi tổng đài VNeID 1900 0368.")
             return reset
+        try:
+            routed = common.within_budget(lambda: common.cases().route(case_id, location))
+            told = routed.citizen_text(location)
+        except common.DependencyError:  # the case exists: the central queue sees it unrouted
+            told = (f"Mình đã ghi nhận yêu cầu của bạn (mã #{case_id}) cho tổ công nghệ số cộng "
+                    f"đồng ở {location}. Thành viên của tổ sẽ nhắn cho bạn trong cuộc trò chuyện này.")
         dispatcher.utter_message(
-            text=f"Mình đã chuyển yêu cầu của bạn (mã #{case_id}) đến tổ công nghệ số cộng đồng ở "
-                 f"{location}. Thành viên của tổ sẽ nhắn cho bạn ngay trong cuộc trò chuyện này. "
-                 "Số căn cước, số điện thoại và mã OTP đã được che đi trước khi chia sẻ.")
+            text=f"{told}\nSố căn cước, số điện thoại và mã OTP đã được che đi trước khi chia sẻ.")
         common.record_safely(lambda: common.records().record_turn(
             who, common.latest_text(tracker), status="escalated", topic=topic,
             detail={"escalation": case_id}))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.db import session_scope
-from core.models import Consent, ConversationTurn, Escalation, Feedback, GuideProgress, utcnow
+from core.models import CaseEvent, Consent, ConversationTurn, Escalation, Feedback, GuideProgress, utcnow
 from core.redaction import pseudonym, redact
 
 
@@ -104,6 +104,8 @@ class ConversationRecords:
                               consent_at=consent_at, status="open")
             s.add(case)
             s.flush()
+            s.add(CaseEvent(case_id=case.id, kind="created", actor="citizen",
+                            detail={"consent_at": consent_at.isoformat()}))
             return case.id
 
     def escalations(self, status: str | None = None) -> list[dict[str, Any]]:
@@ -114,4 +116,5 @@ class ConversationRecords:
             return [{"id": e.id, "created_at": e.created_at.isoformat(), "status": e.status,
                      "sender_id": e.sender_id, "location": e.location, "topic": e.topic,
                      "step": e.step, "question": e.question, "transcript": e.transcript,
-                     "consent_at": e.consent_at.isoformat()} for e in s.scalars(q)]
+                     "consent_at": e.consent_at.isoformat(), "team_id": e.team_id,
+                     "route_level": e.route_level} for e in s.scalars(q)]

@@ -136,6 +136,30 @@ class Escalation(Base):
     question: Mapped[str] = mapped_column(Text, default="")  # redacted
     transcript: Mapped[list[Any]] = mapped_column(JSON, default=list)  # redacted excerpt
     consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Routing and the case's life (issue 5); every change is also a CaseEvent.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"),
+                                                nullable=True, index=True)
+    route_level: Mapped[str | None] = mapped_column(String(16), nullable=True)  # commune|province|central
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # Telegram user id
+    claimed_by_name: Mapped[str] = mapped_column(String(120), default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolution: Mapped[str] = mapped_column(Text, default="")  # the member's note, redacted
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-5 from the citizen
+    callback_phone: Mapped[str] = mapped_column(String(40), default="")  # given with consent
+
+
+class CaseEvent(Base):
+    """Who changed a case and when: created, notified, claimed, forwarded, resolved, reopened..."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(160))  # system | citizen | tg:<member id> name
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class InboundUpdate(Base):

@@ -25,6 +25,7 @@ from actions.guide import (
 from actions.knowledge_answers import OFFER, ActionAnswer
 from actions.records import ConversationRecords
 from core.migrate import upgrade
+from core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -160,9 +161,17 @@ def test_escalation_with_consent_creates_a_redacted_case(store) -> None:
     assert form.validate_consent(False, d, tracker("x"), {})["requested_slot"] is None
     t = tracker("đồng ý", "affirm", events=events,
                 slots={"consent": True, "location": "phường Bến Thành, TP HCM", "topic": "EID03"})
+    from teams.cases import Cases
+    from teams.directory import load_directory
+    from teams.store import TeamStore
+
+    TeamStore(store.url).import_directory(load_directory(PROJECT_ROOT / "teams" / "demo_directory.yml"))
     msgs, _ = run(ActionCreateEscalation(), t)
-    assert "#1" in msgs[0]["text"] and "Bến Thành" in msgs[0]["text"]
+    assert "#1" in msgs[0]["text"] and "Tổ công nghệ số cộng đồng phường Bến Thành" in msgs[0]["text"]
+    assert "Tổ đang làm việc" in msgs[0]["text"] or "ngoài giờ làm việc" in msgs[0]["text"]
     (case,) = store.escalations()
+    assert case["route_level"] == "commune" and case["team_id"]
+    assert [e["kind"] for e in Cases(store.url).history(case["id"])] == ["created", "routed"]
     assert case["topic"] == "EID03" and case["sender_id"] == "web:alice"
     blob = json.dumps(case, ensure_ascii=False)
     assert "0987654321" not in blob and "001203004567" not in blob
