@@ -38,6 +38,8 @@ eval: setup ## Retrieval evaluation on the held-out set (hybrid, lexical, dense)
 	@$(GOVBOT) eval retrieval knowledge/eval/retrieval_eval.jsonl --mode lexical
 	@$(GOVBOT) eval retrieval knowledge/eval/retrieval_eval.jsonl --mode dense
 	@$(GOVBOT) eval retrieval knowledge/eval/retrieval_eval.jsonl --model base
+	@if [ -s knowledge/eval/retrieval_regression.jsonl ]; then \
+	  $(GOVBOT) eval retrieval knowledge/eval/retrieval_regression.jsonl; fi
 
 bench: setup ## Benchmarks: search, index build, memory, fine-tuning, dialogue turns, gateway
 	@$(VENV)/bin/python -m benchmarks.retrieval

@@ -330,3 +330,36 @@ class TeamMember(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     team: Mapped[Team] = relationship(back_populates="members")
+
+
+# --- the unresolved-questions loop (knowledge/unresolved.py) -------------------------------
+
+
+class UnresolvedGroup(Base):
+    """A group of the unresolved-questions queue that was turned into a KB draft.
+
+    The groups themselves are computed (clustering); this row keeps what was done with one:
+    the draft (FAQ or alias on a topic), its version, and whether it is published and its
+    questions were added to the retrieval regression set.
+    """
+
+    __tablename__ = "unresolved_groups"
+    __table_args__ = (UniqueConstraint("group_id", name="uq_unresolved_group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(24))  # key of the group's first item: t12, f3, c7
+    status: Mapped[str] = mapped_column(String(16), default="drafted", index=True)  # drafted|published
+    topic_id: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # faq|alias
+    change: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"q", "a"} | {"alias"}
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalations.id", ondelete="SET NULL"), nullable=True)
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)  # item keys at draft time
+    questions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # their redacted texts
+    draft_version: Mapped[int | None] = mapped_column(ForeignKey("kb_versions.id"), nullable=True)
+    published_version: Mapped[int | None] = mapped_column(ForeignKey("kb_versions.id"),
+                                                          nullable=True)
+    regression_lines: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

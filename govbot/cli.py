@@ -33,6 +33,9 @@ app.add_typer(gw_app, name="gateway")
 teams_app = typer.Typer(help="Community digital technology teams: directory and routing.",
                         no_args_is_help=True)
 app.add_typer(teams_app, name="teams")
+unresolved_app = typer.Typer(help="Unresolved questions: the queue, KB drafts, regression questions.",
+                             no_args_is_help=True)
+app.add_typer(unresolved_app, name="unresolved")
 
 Actor = Annotated[str, typer.Option(help="Who makes the change (recorded in the audit trail).")]
 
@@ -140,6 +143,7 @@ def kb_import(
 def _publish(store, version: int | None, actor: str, build: bool) -> None:
     number = store.publish(version, actor=actor)
     typer.echo(f"published version {number}")
+    _sync_unresolved()
     if build:
         _build_index(force=False)
 
@@ -438,6 +442,104 @@ def escalations_list(as_json: bool = typer.Option(False, "--json"),
     for c in cases:
         typer.echo(f"#{c['id']:<5} {c['created_at'][:16]}  {c['status']:<8} {c['topic'] or '-':<6} "
                    f"{c['location'][:40]:<40} {c['question'][:60]}")
+
+
+# --- unresolved questions -----------------------------------------------------------------
+
+
+def _queue():
+    from knowledge.unresolved import UnresolvedQueue
+
+    _store()  # the database is reachable and migrated
+    return UnresolvedQueue.from_settings(get_settings())
+
+
+def _sync_unresolved() -> None:
+    """Drafts from the queue that are now published: their questions become regression ones."""
+    from knowledge.unresolved import regression_file, sync_published
+
+    settings = get_settings()
+    path = regression_file(settings)
+    try:
+        synced = sync_published(settings.resolved_database_url, path)
+    except DatabaseError as exc:  # publishing itself succeeded: say what is left to do
+        typer.echo(f"warning: unresolved queue not synced: {exc}", err=True)
+        return
+    for s in synced:
+        typer.echo(f"unresolved {s.group_id}: published in version {s.version}; "
+                   f"{s.added} regression questions for {s.topic_id} added to {path}")
+
+
+Status = Annotated[str | None, typer.Option(help="open | resolved | drafted | published")]
+
+
+@unresolved_app.command("list")
+@_guard
+def unresolved_list(as_json: bool = typer.Option(False, "--json"), status: Status = None,
+                    limit: int = typer.Option(50, min=1, help="Groups shown (text output).")
+                    ) -> None:
+    """Unresolved questions and negative feedback, similar ones grouped, with the teams' answers."""
+    groups = [g.as_dict() for g in _queue().groups(status)]
+    if as_json:
+        typer.echo(json.dumps(groups, ensure_ascii=False, indent=2))
+        return
+    if not groups:
+        typer.echo("no unresolved questions" + (f" with status {status}" if status else ""))
+    for g in groups[:limit]:
+        topics = ",".join(t["topic"] for t in g["topics"][:2]) or "-"
+        typer.echo(f"{g['id']:<7} {g['status']:<9} {g['count']:>4}x  {g['first_seen'][:10]}.."
+                   f"{g['last_seen'][:10]}  {topics:<10} {g['examples'][0][:70]}")
+        for r in g["resolutions"][-1:]:
+            typer.echo(f"{'':<8}case #{r['case']}: {r['text'][:100]}")
+        if g["draft"]:
+            d = g["draft"]
+            typer.echo(f"{'':<8}{d['kind']} on {d['topic']}, version {d['version']}"
+                       + (f", published in {d['published_version']}" if d["published_version"] else ""))
+    if len(groups) > limit:
+        typer.echo(f"... {len(groups) - limit} more groups (--limit, --json)")
+
+
+@unresolved_app.command("export")
+@_guard
+def unresolved_export(file: Path = typer.Argument(..., help="FILE.csv (one row per group) or "
+                                                            "FILE.jsonl (groups with their items)."),
+                      status: Status = None) -> None:
+    """Write the queue to a CSV or JSON Lines file (texts are redacted)."""
+    count = _queue().export(file, status)
+    typer.echo(f"wrote {count} groups to {file}")
+
+
+@unresolved_app.command("draft")
+@_guard
+def unresolved_draft(
+    group_id: str = typer.Argument(..., help="A group id from `list` (t12), or a resolved case "
+                                             "(case:7)."),
+    topic: str = typer.Option(..., help="The topic the change goes to, e.g. S09."),
+    faq: bool = typer.Option(False, "--faq", help="Add a FAQ {question, answer}."),
+    alias: bool = typer.Option(False, "--alias", help="Add an alias (the question)."),
+    question: str | None = typer.Option(None, help="Default: the group's most asked question."),
+    answer: str | None = typer.Option(None, help="FAQ answer. Default: the team's resolution."),
+    actor: Actor = "",
+) -> None:
+    """Turn a group (or a resolved case) into a KB draft version; `govbot kb publish` publishes it."""
+    if faq == alias:
+        _fail("error: give exactly one of --faq and --alias")
+    d = _queue().draft(group_id, topic, kind="faq" if faq else "alias", actor=_actor(actor),
+                       question=question, answer=answer)
+    typer.echo(f"draft version {d.version}: {d.kind} on {d.topic_id} from {d.group_id}")
+    for key, value in d.change.items():
+        typer.echo(f"  {key}: {value}")
+    typer.echo(f"{len(d.questions)} questions become regression questions once it is published; "
+               "review with `govbot kb versions`, publish with `govbot kb publish`")
+
+
+@unresolved_app.command("sync")
+@_guard
+def unresolved_sync() -> None:
+    """Mark drafts the published KB contains as published; add their regression questions."""
+    _store()
+    _sync_unresolved()
+    typer.echo("unresolved queue in sync with the published knowledge base")
 
 
 # --- teams ------------------------------------------------------------------------------
