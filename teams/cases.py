@@ -33,9 +33,10 @@ class RoutedCase:
     opening: str  # "ngay bây giờ", "lúc 07:30 ngày mai", ...
 
     def citizen_text(self, location: str) -> str:
-        if self.team is None:
-            return (f"Mình đã ghi nhận yêu cầu của bạn (mã #{self.case_id}). Cán bộ hỗ trợ sẽ nhắn "
-                    "cho bạn ngay trong cuộc trò chuyện này.")
+        if self.team is None:  # no directory yet: the case waits in the central queue
+            return (f"Mình đã ghi nhận yêu cầu của bạn (mã #{self.case_id}) cho tổ công nghệ số "
+                    f"cộng đồng ở {location}. Cán bộ hỗ trợ sẽ nhắn cho bạn ngay trong cuộc trò "
+                    "chuyện này.")
         where = {"commune": "", "province": f" (chưa có tổ riêng cho {location}, nên tổ của tỉnh "
                  "hỗ trợ bạn)", "central": " (mình chưa xác định được xã/phường của bạn)"}[self.level]
         when = ("Tổ đang làm việc, thành viên sẽ nhắn cho bạn ngay trong cuộc trò chuyện này."

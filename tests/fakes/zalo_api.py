@@ -69,6 +69,17 @@ class FakeZalo:
             time.sleep(0.05)
         raise AssertionError(f"zalo user {user_id}: {len(self.messages_to(user_id))} messages, wanted {count}")
 
+    def wait_text(self, user_id: str, needle: str, after: int = 0, timeout: float = 30) -> list[dict[str, Any]]:
+        """Messages to the user from index `after` on, once one of them contains `needle`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(needle in m["message"]["text"] for m in self.messages_to(user_id)[after:]):
+                time.sleep(0.3)  # let the rest of the same reply arrive
+                return self.messages_to(user_id)[after:]
+            time.sleep(0.05)
+        raise AssertionError(f"zalo user {user_id}: no message with {needle!r} after #{after}: "
+                             f"{[m['message']['text'][:80] for m in self.messages_to(user_id)]}")
+
     def _build(self) -> FastAPI:
         app = FastAPI()
         fake = self
