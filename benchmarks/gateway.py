@@ -93,7 +93,7 @@ class Load:
             if len(got) > before:
                 self.latencies.append((got[before]["at"] - start) * 1000)
                 return
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.02)
         self.unanswered += 1
 
     async def closed_loop(self, citizens: int, seconds: float, think: float = 1.0) -> float:
