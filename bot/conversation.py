@@ -70,6 +70,7 @@ class Conversation:
                  http: httpx.AsyncClient | None = None):
         self.settings, self.store, self.limiter = settings, store, limiter
         self.knowledge = knowledge  # callable returning a KnowledgeService or None
+        self.desk = None  # bot.teamdesk.TeamDesk: cases in live handoff, card buttons
         self.http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(settings.rasa_timeout_seconds, connect=1.0),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
@@ -85,12 +86,26 @@ class Conversation:
             replies = [text_reply(DEGRADED_NONE)]
         if replies is None:  # over the rate limit, already told: dropped on purpose
             return []
+        if item.kind == "team":  # a card button: answered on the card itself, maybe nothing to send
+            return [r for r in replies if r.get("text") or r.get("buttons")]
         return [r for r in replies if r.get("text") or r.get("buttons")] or [text_reply(EMPTY_REPLY)]
 
     async def _handle(self, item: Incoming) -> list[Reply] | None:
         verdict = await self.limiter.check(item.sender_id)
         if not verdict.allowed:
             return [text_reply(RATE_LIMITED)] if verdict.notify else None
+        if self.desk is not None:
+            try:
+                replies = await self.desk.intercept(item)
+            except Exception:  # cases unreadable (database down): the assistant still answers
+                if item.kind == "team":
+                    raise
+                log.exception("team desk failed for %s; answering as usual", pseudonym(item.sender_id))
+                replies = None
+            if replies is not None:
+                return await self.desk.apply_edits(replies)
+        if item.kind == "team":
+            return []
         if item.kind == "unsupported":
             return [text_reply(UNSUPPORTED)]
         if item.kind == "command":

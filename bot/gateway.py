@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from bot.conversation import RATE_LIMITED, Conversation
 from bot.ratelimit import make_rate_limiter
 from bot.store import GatewayStore, Incoming
+from bot.teamdesk import TeamDesk
 from bot.worker import Worker
 from core.db import DatabaseError
 from core.settings import Settings, get_settings
@@ -85,6 +87,15 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
         worker = Worker(store, conversation, channels, concurrency=settings.worker_concurrency,
                         purge_hours=settings.dedupe_hours)
         state["worker"], state["channels"] = worker, channels
+        store.on_added = worker.submit
+        # Every turn makes a few short database calls in threads: more threads than the
+        # default (cores + 4), and database connections to match (core/db.py).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="gateway-db"))
+        desk = TeamDesk(settings, store, channels, topic_title=_topic_title(knowledge))
+        desk.enqueue = worker.enqueue
+        conversation.desk = desk
+        state["desk"] = desk
         try:
             await asyncio.to_thread(store.check)
             db_ok = True
@@ -114,11 +125,13 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
                 state.setdefault("channel_errors", {})["worker"] = str(exc)
             if "zalo" in channels:
                 state["zalo_refresh"] = asyncio.create_task(channels["zalo"].keep_fresh())
+            await desk.start()
         try:
             yield
         finally:
             if state.get("zalo_refresh"):
                 state["zalo_refresh"].cancel()
+            await desk.stop()
             await worker.stop()  # finish in-flight turns while the channels can still send
             for channel in channels.values():
                 await channel.stop()
@@ -170,8 +183,30 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
         async with lock:  # one turn at a time per citizen, in order
             # A browser waits for its answer: over the limit it is told again each time.
             replies = await state["conversation"].handle(item) or [{"text": RATE_LIMITED}]
+        relayed = [r for r in replies if r.get("to")]
+        if relayed and state["worker"] is not None:  # to a team member: stored, then sent
+            try:
+                await state["worker"].enqueue(relayed)
+            except Exception as exc:  # database down: say so rather than lose it silently
+                log.error("relay not stored: %s", exc)
+                return {"messages": [{"text": "Xin lỗi, tin nhắn chưa chuyển được cho cán bộ hỗ trợ. "
+                                              "Bạn gửi lại sau ít phút nhé.", "buttons": []}]}
+        own = [r for r in replies if not r.get("to")]
         return {"messages": [{"text": r.get("text", ""), "buttons": r.get("buttons") or []}
-                             for r in replies]}
+                             for r in own]}
+
+    @app.get("/api/chat/inbox")
+    async def api_chat_inbox(user_id: str = Query("", max_length=64)):
+        """Messages for a web chat user that came later (a team member's replies, a rating
+        request); the page polls this. Each is returned once."""
+        if not USER_ID.match(user_id):
+            return _json_error(422, "invalid_user_id", "user_id: 1-64 characters A-Z a-z 0-9 _ . : -")
+        try:
+            messages = await asyncio.to_thread(store.take_web, user_id)
+        except Exception:
+            return _json_error(503, "database_down", "Hệ thống đang bận, bạn thử lại sau nhé.")
+        return {"messages": [{"text": m.get("text", ""), "buttons": m.get("buttons") or []}
+                             for m in messages]}
 
     # --- webhooks ------------------------------------------------------------------------------
 
@@ -195,7 +230,6 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
         except DatabaseError as exc:  # not stored: Telegram must retry
             log.error("telegram update not stored: %s", exc)
             return _json_error(503, "storage_unavailable", "Try again.")
-        state["worker"].wake()
         return {"ok": True, "result": result}
 
     @app.get("/webhooks/zalo")
@@ -224,7 +258,6 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
         except DatabaseError as exc:
             log.error("zalo event not stored: %s", exc)
             return _json_error(503, "storage_unavailable", "Try again.")
-        state["worker"].wake()
         return {"ok": True, "result": result}
 
     # --- knowledge base directly ---------------------------------------------------------------
@@ -289,6 +322,15 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
         return report
 
     return app
+
+
+def _topic_title(knowledge: KnowledgeHolder):
+    def title(topic_id: str) -> str | None:
+        service = knowledge.service  # never blocks on a load: the card can do without
+        entry = service.get_entry(topic_id) if service is not None else None
+        return entry.title if entry is not None else None
+
+    return title
 
 
 async def _rasa_status(settings: Settings) -> str:

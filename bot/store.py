@@ -9,6 +9,7 @@ Synchronous SQLAlchemy: the async gateway calls it through ``asyncio.to_thread``
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +65,12 @@ def _now() -> datetime:
 class GatewayStore:
     def __init__(self, url: str):
         self.url = url
+        self.on_added: Callable[[int, str], None] | None = None  # the worker's submit
+
+    def added(self, update_id: int | None, sender_id: str) -> None:
+        """Called on the event loop after `add` stored a delivery (not for duplicates)."""
+        if update_id is not None and self.on_added is not None:
+            self.on_added(update_id, sender_id)
 
     def check(self) -> None:
         """DatabaseError naming the fix when the database is down or not migrated."""
@@ -116,16 +123,23 @@ class GatewayStore:
                             attempts=row.attempts)
 
     def save_replies(self, update_id: int, replies: list[dict[str, Any]], *,
-                     status: str = "answered") -> None:
-        """Store the replies to send and redact the delivery's text, in one transaction."""
+                     status: str = "answered") -> list[Outgoing]:
+        """Store the replies to send and redact the delivery's text, in one transaction;
+        returns them as stored (ready to send)."""
         with session_scope(self.url) as s:
             row = s.get(InboundUpdate, update_id)
+            rows = []
             for position, body in enumerate(replies):
-                s.add(OutboundMessage(update_id=update_id, channel=row.channel, chat_id=row.chat_id,
-                                      position=position, body=body))
+                body = dict(body)  # "_channel"/"_chat": a reply to someone else (a relay)
+                rows.append(OutboundMessage(update_id=update_id, channel=body.pop("_channel", row.channel),
+                                            chat_id=str(body.pop("_chat", row.chat_id)),
+                                            position=position, body=body))
+            s.add_all(rows)
             row.status = status
             row.text = redact(row.text)[:4000]
             row.processed_at = _now()
+            s.flush()
+            return [Outgoing(r.id, update_id, r.channel, r.chat_id, dict(r.body), 0) for r in rows]
 
     def release(self, update_id: int, error: str, *, give_up: bool) -> None:
         """Processing failed: back to pending for a retry, or failed for good."""
@@ -143,10 +157,59 @@ class GatewayStore:
             return [Outgoing(r.id, r.update_id, r.channel, r.chat_id, dict(r.body), r.attempts)
                     for r in rows]
 
-    def mark_sent(self, out_id: int) -> None:
+    def enqueue(self, messages: list[dict[str, Any]]) -> list[int]:
+        """Store messages that answer no delivery (a reminder, a relay from the web chat);
+        each carries "_channel" and "_chat". Returns their ids, in order."""
+        ids = []
+        with session_scope(self.url) as s:
+            for position, body in enumerate(messages):
+                body = dict(body)
+                row = OutboundMessage(update_id=None, channel=body.pop("_channel"),
+                                      chat_id=str(body.pop("_chat")), position=position, body=body)
+                s.add(row)
+                s.flush()
+                ids.append(row.id)
+        return ids
+
+    def outgoing(self, ids: list[int]) -> list[Outgoing]:
+        with session_scope(self.url) as s:
+            rows = s.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids),
+                                                           OutboundMessage.status == "pending")
+                             .order_by(OutboundMessage.id)).all()
+            return [Outgoing(r.id, r.update_id, r.channel, r.chat_id, dict(r.body), r.attempts)
+                    for r in rows]
+
+    def unsent_loose(self, limit: int = 1000) -> list[int]:
+        """Ids of pending messages that answer no delivery (after a restart), web excluded
+        (the web chat collects its own)."""
+        with session_scope(self.url) as s:
+            return list(s.scalars(select(OutboundMessage.id)
+                                  .where(OutboundMessage.update_id.is_(None),
+                                         OutboundMessage.status == "pending",
+                                         OutboundMessage.channel != "web")
+                                  .order_by(OutboundMessage.id).limit(limit)).all())
+
+    def take_web(self, user_id: str) -> list[dict[str, Any]]:
+        """Messages waiting for a web chat user (a team member's replies): marked sent."""
+        with session_scope(self.url) as s:
+            rows = s.scalars(select(OutboundMessage)
+                             .where(OutboundMessage.channel == "web",
+                                    OutboundMessage.chat_id == user_id,
+                                    OutboundMessage.status == "pending")
+                             .order_by(OutboundMessage.id).with_for_update()).all()
+            for row in rows:
+                row.status, row.sent_at = "sent", _now()
+            return [dict(r.body) for r in rows]
+
+    def mark_sent(self, out_id: int, complete: int | None = None) -> None:
+        """Record a send; with `complete`, also finish that delivery (its last reply)."""
         with session_scope(self.url) as s:
             s.execute(update(OutboundMessage).where(OutboundMessage.id == out_id)
                       .values(status="sent", sent_at=_now(), attempts=OutboundMessage.attempts + 1))
+            if complete is not None:
+                s.execute(update(InboundUpdate).where(InboundUpdate.id == complete,
+                                                      InboundUpdate.status == "answered")
+                          .values(status="done"))
 
     def mark_failed(self, out_id: int, error: str) -> None:
         with session_scope(self.url) as s:

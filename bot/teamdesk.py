@@ -447,25 +447,28 @@ class TeamDesk:
                             "`govbot escalations list`", len(due))
                 self._warned = True
             return 0
+        results = await asyncio.gather(*(self._post_card(telegram, case) for case in due))
+        return sum(results)
+
+    async def _post_card(self, telegram, case: CaseView) -> int:
+        """Post one card (cards of different teams go out in parallel; the channel keeps
+        each group chat within Telegram's limits)."""
         from bot.telegram import SendError
 
-        posted = 0
-        for case in due:
-            chat = case.team.chat_id
-            body = telegram.render(self.card(case))[0]
-            try:
-                message_id = await telegram.send(chat, body)
-            except SendError as exc:
-                log.error("card of case %d to team %s failed: %s", case.id, case.team.code, exc)
-                await asyncio.to_thread(self.cases.event, case.id, "notify_failed", "system",
-                                        team_id=case.team.id, error=str(exc)[:300])
-                move = await asyncio.to_thread(self.handoffs.move_up, case.id, "notify_failed")
-                if move is None:  # nowhere left: stop retrying, the case stays listed
-                    await asyncio.to_thread(self.handoffs.mark_notified, case.id, chat, None)
-                continue
-            await asyncio.to_thread(self.handoffs.mark_notified, case.id, chat, message_id, self.clock())
-            posted += 1
-        return posted
+        chat = case.team.chat_id
+        body = telegram.render(self.card(case))[0]
+        try:
+            message_id = await telegram.send(chat, body)
+        except SendError as exc:
+            log.error("card of case %d to team %s failed: %s", case.id, case.team.code, exc)
+            await asyncio.to_thread(self.cases.event, case.id, "notify_failed", "system",
+                                    team_id=case.team.id, error=str(exc)[:300])
+            move = await asyncio.to_thread(self.handoffs.move_up, case.id, "notify_failed")
+            if move is None:  # nowhere left: stop retrying, the case stays listed
+                await asyncio.to_thread(self.handoffs.mark_notified, case.id, chat, None)
+            return 0
+        await asyncio.to_thread(self.handoffs.mark_notified, case.id, chat, message_id, self.clock())
+        return 1
 
     async def sweep(self, now: dt.datetime) -> tuple[int, int]:
         """Reminders and moves due at `now`; returns (reminded, moved)."""

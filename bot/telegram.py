@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -34,6 +34,13 @@ COMMANDS = [("start", "Bắt đầu, giới thiệu trợ lý"), ("help", "Trợ
 ALLOWED_UPDATES = ["message", "callback_query"]
 UNSUPPORTED_KEYS = ("photo", "sticker", "voice", "audio", "video", "video_note", "document",
                     "animation", "location", "contact")
+
+
+TEAM_PAYLOADS = ("#claim:", "#fwd:", "#to:", "#fwdx:")  # buttons of a team's card (bot/teamdesk.py)
+
+
+def _name(user: dict[str, Any]) -> str:
+    return " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()[:120]
 
 
 class SendError(RuntimeError):
@@ -60,10 +67,23 @@ def parse_update(update: dict[str, Any]) -> Incoming | None:
     if isinstance(callback, dict):
         message = callback.get("message") or {}
         chat = message.get("chat") or {}
-        if chat.get("type", "private") != "private" or "id" not in chat:
+        if "id" not in chat:
             return None
+        user = callback.get("from") or ({"id": chat["id"]} if chat.get("type", "private") == "private"
+                                        else {})
+        if "id" not in user:
+            return None
+        detail = {"callback_id": str(callback.get("id", "")), "user_id": int(user["id"]),
+                  "user_name": _name(user), "message_id": message.get("message_id")}
+        if chat.get("type", "private") != "private":
+            # A button on a team's card in its group chat: ordered per member who pressed.
+            data = str(callback.get("data") or "")
+            if not data.startswith(TEAM_PAYLOADS):
+                return None
+            return Incoming("telegram", delivery, f"tg:{user['id']}", str(chat["id"]), "team",
+                            data, {**detail, "group": True})
         return Incoming("telegram", delivery, f"tg:{chat['id']}", str(chat["id"]), "payload",
-                        str(callback.get("data") or ""), {"callback_id": str(callback.get("id", ""))})
+                        str(callback.get("data") or ""), detail)
     message = update.get("message")
     if not isinstance(message, dict):
         return None
@@ -76,7 +96,8 @@ def parse_update(update: dict[str, Any]) -> Incoming | None:
         kind = "command" if text.startswith("/") and any(
             e.get("type") == "bot_command" and e.get("offset") == 0
             for e in message.get("entities") or []) else "text"
-        return Incoming("telegram", delivery, sender, chat_id, kind, text)
+        return Incoming("telegram", delivery, sender, chat_id, kind, text,
+                        {"user_name": _name(message.get("from") or {})})
     if any(k in message for k in UNSUPPORTED_KEYS):
         return Incoming("telegram", delivery, sender, chat_id, "unsupported", "",
                         {"what": next(k for k in UNSUPPORTED_KEYS if k in message)})
@@ -160,12 +181,13 @@ class TelegramChannel:
         if item is None:
             return "ignored"
         stored = await asyncio.to_thread(self.store.add, item)
+        self.store.added(stored, item.sender_id)
         return "stored" if stored else "duplicate"
 
     async def acknowledge(self, item: Incoming) -> None:
         """Stop the button's spinner (callback queries must be answered)."""
         callback_id = item.detail.get("callback_id")
-        if callback_id:
+        if callback_id and item.kind != "team":
             try:
                 await self.bot.answer_callback_query(callback_id)
             except TelegramError as exc:
@@ -174,18 +196,55 @@ class TelegramChannel:
     def render(self, reply: dict[str, Any]) -> list[dict[str, Any]]:
         messages = split_reply(reply, self.limit, telegram_html)
         for m in messages:
-            m["buttons"] = [{"title": b["title"][:64], "payload": self._callback_data(b["payload"])}
+            m["buttons"] = [{"title": b["title"][:64], "payload": self._callback_data(b["payload"]),
+                             **({"row": b["row"]} if b.get("row") is not None else {})}
                             for b in m["buttons"]]
         return messages
 
     def _callback_data(self, payload: str) -> str:
         return payload if len(payload.encode()) <= 64 else self.store.short_payload(payload)
 
-    async def send(self, chat_id: str, body: dict[str, Any]) -> None:
-        markup = None
-        if body.get("buttons"):
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=b["payload"])]
-                                           for b in body["buttons"]])
+    async def answer_callback(self, callback_id: str, text: str = "", alert: bool = False) -> None:
+        if not callback_id:
+            return
+        try:
+            await self.bot.answer_callback_query(callback_id, text=text[:200] or None, show_alert=alert)
+        except TelegramError as exc:
+            log.info("answerCallbackQuery failed: %s", exc)
+
+    @staticmethod
+    def _markup(body: dict[str, Any]) -> InlineKeyboardMarkup | None:
+        if not body.get("buttons"):
+            return None
+        rows: list[list[InlineKeyboardButton]] = []
+        last_row = None
+        for b in body["buttons"]:  # buttons with the same "row" share a line (ratings 1-5)
+            button = InlineKeyboardButton(b["title"], callback_data=b["payload"])
+            if rows and b.get("row") is not None and b.get("row") == last_row:
+                rows[-1].append(button)
+            else:
+                rows.append([button])
+            last_row = b.get("row")
+        return InlineKeyboardMarkup(rows)
+
+    async def edit(self, chat_id: str, message_id: int, body: dict[str, Any]) -> None:
+        """Replace a message's text and buttons (a team's card after a claim); a card that
+        cannot be edited any more (deleted, too old) is logged, not retried."""
+        await self.global_bucket.take()
+        try:
+            await self.bot.edit_message_text(text=body["text"], chat_id=int(chat_id),
+                                             message_id=int(message_id), parse_mode="HTML",
+                                             reply_markup=self._markup(body),
+                                             disable_web_page_preview=True)
+        except RetryAfter as exc:
+            await asyncio.sleep(_seconds(exc.retry_after))
+            await self.edit(chat_id, message_id, body)
+        except TelegramError as exc:
+            log.info("editMessageText %s/%s failed: %s", chat_id, message_id, exc)
+
+    async def send(self, chat_id: str, body: dict[str, Any]) -> int | None:
+        """Send one rendered message; returns Telegram's message id."""
+        markup = self._markup(body)
         bucket = self.chat_buckets.get(chat_id)
         if bucket is None:
             bucket = self.chat_buckets[chat_id] = TokenBucket(self.settings.telegram_chat_per_second,
@@ -196,9 +255,12 @@ class TelegramChannel:
             await bucket.take()
             await self.global_bucket.take()
             try:
-                await self.bot.send_message(chat_id=int(chat_id), text=body["text"], parse_mode="HTML",
-                                            reply_markup=markup, disable_web_page_preview=True)
-                return
+                sent = await self.bot.send_message(
+                    chat_id=int(chat_id), text=body["text"], parse_mode="HTML", reply_markup=markup,
+                    disable_web_page_preview=True,
+                    reply_parameters=ReplyParameters(int(body["reply_to"]), allow_sending_without_reply=True)
+                    if body.get("reply_to") else None)
+                return sent.message_id
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)
                 log.warning("telegram: 429, waiting %.1f s (attempt %d)", wait, attempt + 1)

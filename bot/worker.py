@@ -9,6 +9,7 @@ gateway process); webhook receivers only store, so they can be replicated.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from typing import Any
@@ -30,12 +31,44 @@ class Worker:
         self.concurrency, self.poll_seconds, self.purge_hours = concurrency, poll_seconds, purge_hours
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._queued: dict[str, list[int]] = {}  # per citizen, oldest first, not yet started
+        self._known: set[int] = set()  # queued or being processed by this worker
         self._tasks: set[asyncio.Task] = set()
+        self._sending: set[asyncio.Task] = set()  # messages that answer no delivery
         self._main: asyncio.Task | None = None
         self.processed = 0
 
     def wake(self) -> None:
+        """Look for pending deliveries in the database now (not only at the next poll)."""
         self._wake.set()
+
+    def submit(self, update_id: int, sender: str) -> None:
+        """A delivery this process has just stored: start it without a database poll.
+        Deliveries stored elsewhere (another replica, before a restart) come from the poll."""
+        self._enqueue(update_id, sender)
+        self._drain()
+
+    def _enqueue(self, update_id: int, sender: str) -> None:
+        if update_id in self._known:
+            return
+        self._known.add(update_id)
+        bisect.insort(self._queued.setdefault(sender, []), update_id)
+
+    def _drain(self) -> None:
+        """Start queued deliveries: one at a time per citizen (order), many citizens at once."""
+        for sender in list(self._queued):
+            if len(self._tasks) >= self.concurrency:
+                return
+            if sender in self._busy:
+                continue  # the citizen's earlier message is still being answered: keep order
+            queue = self._queued[sender]
+            update_id = queue.pop(0)
+            if not queue:
+                del self._queued[sender]
+            self._busy.add(sender)
+            task = asyncio.create_task(self._process(update_id, sender))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
         reset, answered = await asyncio.to_thread(self.store.recover)
@@ -43,14 +76,17 @@ class Worker:
             log.info("recovery: %d deliveries back to pending, %d with unsent replies", reset, len(answered))
         for update_id in answered:
             await self._deliver(update_id)
+        loose = await asyncio.to_thread(self.store.unsent_loose)
+        if loose:
+            await self._send_loose(loose)
         self._main = asyncio.create_task(self._run(), name="gateway-worker")
 
     async def stop(self) -> None:
         if self._main:
             self._main.cancel()
             await asyncio.gather(self._main, return_exceptions=True)
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
+        if self._tasks or self._sending:
+            await asyncio.wait(self._tasks | self._sending, timeout=10)
 
     async def _run(self) -> None:
         last_purge = 0.0
@@ -74,17 +110,11 @@ class Worker:
                 pass
 
     async def _dispatch(self) -> None:
-        if len(self._tasks) >= self.concurrency:
-            return
-        for update_id, sender in await asyncio.to_thread(self.store.pending, 500):
-            if sender in self._busy:
-                continue  # the citizen's earlier message is still being answered: keep order
-            if len(self._tasks) >= self.concurrency:
-                break
-            self._busy.add(sender)
-            task = asyncio.create_task(self._process(update_id, sender))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        """The poll: pending deliveries this worker does not know yet."""
+        if len(self._known) < 5 * self.concurrency:
+            for update_id, sender in await asyncio.to_thread(self.store.pending, 500):
+                self._enqueue(update_id, sender)
+        self._drain()
 
     async def _process(self, update_id: int, sender: str) -> None:
         try:
@@ -101,31 +131,75 @@ class Worker:
                 replies = await self.conversation.handle(item)
                 messages = []
                 for reply in replies:
-                    messages.extend(await asyncio.to_thread(channel.render, reply))
-                await asyncio.to_thread(self.store.save_replies, update_id, messages,
-                                        status="answered" if messages else "limited")
+                    messages.extend(await asyncio.to_thread(self.render, reply, channel))
+                outs = await asyncio.to_thread(self.store.save_replies, update_id, messages,
+                                               status="answered" if messages or item.kind == "team"
+                                               else "limited")
             except Exception as exc:
                 log.exception("processing delivery %d of %s failed", update_id, pseudonym(sender))
                 give_up = item.attempts >= MAX_ATTEMPTS
                 if give_up:
                     messages = await asyncio.to_thread(channel.render, text_reply(GIVE_UP))
-                    await asyncio.to_thread(self.store.save_replies, update_id, messages)
+                    outs = await asyncio.to_thread(self.store.save_replies, update_id, messages)
                 else:
                     await asyncio.to_thread(self.store.release, update_id, repr(exc), give_up=False)
                     return
-            await self._deliver(update_id)
+            await self._send_all(outs, complete=update_id)
             self.processed += 1
         except Exception:
             log.exception("delivery %d: storage error", update_id)
         finally:
             self._busy.discard(sender)
-            self.wake()  # the citizen's next message may be waiting
+            self._known.discard(update_id)
+            self._drain()  # the citizen's next message may be waiting
+
+    def render(self, reply: dict[str, Any], channel: Any) -> list[dict[str, Any]]:
+        """A reply in its channel's messages; one addressed to someone else ("to": a relay
+        between a citizen and a team member) is rendered for that person's channel."""
+        target = reply.get("to")
+        if not target:
+            return channel.render(reply)
+        other = self.channels.get(target["channel"])
+        body = {"text": reply.get("text", ""), "buttons": reply.get("buttons") or []}
+        messages = other.render(body) if other is not None else [body]  # web: as it is
+        if reply.get("reply_to") and messages:
+            messages[0]["reply_to"] = reply["reply_to"]
+        return [{**m, "_channel": target["channel"], "_chat": target["chat_id"]} for m in messages]
+
+    async def enqueue(self, replies: list[dict[str, Any]]) -> None:
+        """Store and send replies that answer no stored delivery (the web chat's relays, the
+        team desk's reminders), each with its "to"."""
+        messages = []
+        for reply in replies:
+            if reply.get("to"):
+                messages.extend(await asyncio.to_thread(self.render, reply, None))
+        if not messages:
+            return
+        ids = await asyncio.to_thread(self.store.enqueue, messages)
+        task = asyncio.create_task(self._send_loose(ids))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_loose(self, ids: list[int]) -> None:
+        try:
+            await self._send_all(await asyncio.to_thread(self.store.outgoing, ids))
+        except Exception:
+            log.exception("sending %d queued messages failed", len(ids))
 
     async def _deliver(self, update_id: int) -> None:
         """Send the stored replies of one delivery, in order; record each result."""
+        await self._send_all(await asyncio.to_thread(self.store.unsent, update_id), complete=update_id)
+
+    async def _send_all(self, outs, complete: int | None = None) -> None:
+        """Send in order, recording each result; `complete`: the delivery these answer,
+        marked done with the last send (one transaction fewer per turn)."""
         from bot.telegram import SendError
 
-        for out in await asyncio.to_thread(self.store.unsent, update_id):
+        outs = list(outs)
+        for index, out in enumerate(outs):
+            last = index == len(outs) - 1
+            if out.channel == "web":
+                continue  # the web chat collects these itself (GET /api/chat/inbox)
             channel = self.channels.get(out.channel)
             if channel is None:
                 await asyncio.to_thread(self.store.mark_failed, out.id, f"channel {out.channel} is off")
@@ -140,5 +214,8 @@ class Worker:
                 log.exception("send %d on %s failed", out.id, out.channel)
                 await asyncio.to_thread(self.store.mark_failed, out.id, repr(exc))
                 continue
-            await asyncio.to_thread(self.store.mark_sent, out.id)
-        await asyncio.to_thread(self.store.complete, update_id)
+            await asyncio.to_thread(self.store.mark_sent, out.id, complete if last else None)
+            if last:
+                complete = None
+        if complete is not None:  # nothing sent last (a failure, web, no replies)
+            await asyncio.to_thread(self.store.complete, complete)

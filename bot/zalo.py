@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +41,8 @@ UNSUPPORTED_EVENTS = {"user_send_image", "user_send_file", "user_send_sticker", 
 IGNORED_EVENTS = {"follow", "unfollow", "oa_send_text", "oa_send_image", "oa_send_list",
                   "oa_send_file", "oa_send_sticker", "oa_send_gif", "user_received_message",
                   "user_seen_message", "user_reacted_message", "oa_reacted_message"}
+# Button payloads handled by the gateway (they come back as plain text on Zalo).
+GATEWAY_PAYLOAD = re.compile(r"^#(k|consent|erase|rate|reopen|callback|nocallback|close|focus):")
 TOKEN_ERRORS = {-216, -124, -14014}  # invalid or expired access token (third-party lists)
 
 
@@ -86,8 +89,8 @@ def parse_event(event: dict[str, Any]) -> Incoming | None:
         return None
     if name == "user_send_text":
         text = str(message.get("text") or "")
-        kind = "payload" if text.startswith("#k:") or text.startswith("#consent:") or \
-            text.startswith("#erase:") or (text.startswith("/") and "{" in text) else "text"
+        kind = "payload" if GATEWAY_PAYLOAD.match(text) or (text.startswith("/") and "{" in text) \
+            else "text"
         if text.split()[:1] and text.split()[0].lower() in ("/start", "/help", "/tiep", "/xoadulieu"):
             kind = "command"
         return Incoming("zalo", delivery, f"zalo:{sender}", sender, kind, text)
@@ -123,7 +126,9 @@ class ZaloChannel:
         item = parse_event(event)
         if item is None:
             return "ignored"
-        return "stored" if await asyncio.to_thread(self.store.add, item) else "duplicate"
+        stored = await asyncio.to_thread(self.store.add, item)
+        self.store.added(stored, item.sender_id)
+        return "stored" if stored else "duplicate"
 
     async def acknowledge(self, item: Incoming) -> None:
         return None

@@ -140,13 +140,30 @@ class Escalation(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"),
                                                 nullable=True, index=True)
     route_level: Mapped[str | None] = mapped_column(String(16), nullable=True)  # commune|province|central
-    claimed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # Telegram user id
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)  # Telegram user id
     claimed_by_name: Mapped[str] = mapped_column(String(120), default="")
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolution: Mapped[str] = mapped_column(Text, default="")  # the member's note, redacted
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-5 from the citizen
     callback_phone: Mapped[str] = mapped_column(String(40), default="")  # given with consent
+    # The team's side (bot/teamdesk.py): the card in the team's group chat, the reminder.
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    card_chat_id: Mapped[str] = mapped_column(String(40), default="")
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PendingInput(Base):
+    """The next message of a sender answers a question the gateway asked: a call-back number
+    (citizen) or a case's resolution note (team member)."""
+
+    __tablename__ = "pending_inputs"
+
+    sender_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)  # callback_phone|resolution_note
+    case_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CaseEvent(Base):

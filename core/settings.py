@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     dedupe_hours: float = Field(
         default=48.0, ge=24.0, description="How long delivery ids are kept to drop duplicates.")
     worker_concurrency: int = Field(default=64, ge=1, description="Conversations processed at once.")
+    worker_threads: int = Field(default=24, ge=4, description="Threads for the gateway's database calls.")
+
+    # Cases on the team's side (bot/teamdesk.py)
+    case_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often new cases are looked for (their cards posted).")
+    case_sweep_seconds: float = Field(
+        default=30.0, gt=0, description="How often unclaimed cases are checked for reminders.")
+    case_remind_after_minutes: float = Field(
+        default=15.0, gt=0, description="Unclaimed this long (working time): a reminder in the group.")
+    case_move_after_minutes: float = Field(
+        default=60.0, gt=0, description="Unclaimed this long (working time): the case moves to the "
+        "province's default team, then to the central team.")
 
     # Telegram
     telegram_bot_token: str = Field(

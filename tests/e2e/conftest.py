@@ -15,6 +15,48 @@ from tests.fakes.zalo_api import FakeZalo
 TOKEN = "123456:TEST-token"
 
 
+# The teams of the end-to-end tests (fictional): one commune team that always works, so the
+# handoff runs the same at any hour, and one that is never in (the out-of-hours path).
+E2E_DIRECTORY = """\
+central:
+  name: Tổ hỗ trợ trung tâm
+  telegram_chat_id: "-1009000000001"
+  phone: "1900 0000 01"
+  hours: {mon-sun: ["00:00-24:00"]}
+  members:
+    - {telegram_id: 9001, name: Điều phối viên Hà}
+provinces:
+  - name: Thái Nguyên
+    default_team:
+      name: Tổ hỗ trợ tỉnh Thái Nguyên
+      telegram_chat_id: "-1009000000100"
+      phone: "0208 3000 100"
+      hours: {mon-sun: ["00:00-24:00"]}
+      members:
+        - {telegram_id: 9100, name: Cán bộ Tỉnh}
+    communes:
+      - name: Tân Lập
+        kind: xã
+        team:
+          name: Tổ công nghệ số cộng đồng xã Tân Lập
+          telegram_chat_id: "-1009000000101"
+          phone: "0912 000 101"
+          hours: {mon-sun: ["00:00-24:00"]}
+          members:
+            - {telegram_id: 9101, name: Nguyễn Văn An, role: leader}
+            - {telegram_id: 9102, name: Trần Thị Bình}
+      - name: Đồng Hỷ
+        kind: xã
+        team:
+          name: Tổ công nghệ số cộng đồng xã Đồng Hỷ
+          telegram_chat_id: "-1009000000102"
+          phone: "0912 000 102"
+          hours: {sun: ["03:00-03:01"]}
+          members:
+            - {telegram_id: 9201, name: Lê Văn Cường}
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -27,6 +69,10 @@ def stack(built_index, tmp_path_factory):
     from core.migrate import upgrade
 
     upgrade(built_index.database_url)
+    from teams.directory import parse_yaml
+    from teams.store import TeamStore
+
+    TeamStore(built_index.database_url).import_directory(parse_yaml(E2E_DIRECTORY, "e2e.yml"))
     logs = tmp_path_factory.mktemp("logs")
     env = {"GOVBOT_DATA_DIR": str(built_index.data_dir),
            "GOVBOT_DATABASE_URL": built_index.database_url,
