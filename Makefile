@@ -45,6 +45,7 @@ bench: setup ## Benchmarks: search, index build, memory, fine-tuning, dialogue t
 	@$(VENV)/bin/python -m benchmarks.retrieval
 	@$(VENV)/bin/python -m benchmarks.dialogue
 	@$(VENV)/bin/python -m benchmarks.gateway
+	@$(VENV)/bin/python -m benchmarks.handoff
 
 nlu-eval: setup ## NLU 5-fold cross-validation, with and without diacritics (~20 min)
 	@scripts/nlu_eval.sh

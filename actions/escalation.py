@@ -93,14 +93,21 @@ class ActionCreateEscalation(Action):
                 text="Xin lỗi, hệ thống đang gặp sự cố nên chưa chuyển được yêu cầu. Bạn vui lòng "
                      "thử lại sau ít phút, hoặc gọi tổng đài VNeID 1900 0368.")
             return reset
+        buttons, ask = [], ""
         try:
             routed = common.within_budget(lambda: common.cases().route(case_id, location))
             told = routed.citizen_text(location)
+            if routed.team is not None and not routed.open_now:
+                # Out of working hours: a call-back number, with consent (bot/teamdesk.py).
+                ask = "\nBạn có muốn để lại số điện thoại để tổ gọi lại không?"
+                buttons = [{"title": "Để lại số gọi lại", "payload": f"#callback:{case_id}"},
+                           {"title": "Không cần", "payload": f"#nocallback:{case_id}"}]
         except common.DependencyError:  # the case exists: the central queue sees it unrouted
             told = (f"Mình đã ghi nhận yêu cầu của bạn (mã #{case_id}) cho tổ công nghệ số cộng "
                     f"đồng ở {location}. Thành viên của tổ sẽ nhắn cho bạn trong cuộc trò chuyện này.")
         dispatcher.utter_message(
-            text=f"{told}\nSố căn cước, số điện thoại và mã OTP đã được che đi trước khi chia sẻ.")
+            text=f"{told}\nSố căn cước, số điện thoại và mã OTP đã được che đi trước khi chia sẻ.{ask}",
+            buttons=buttons)
         common.record_safely(lambda: common.records().record_turn(
             who, common.latest_text(tracker), status="escalated", topic=topic,
             detail={"escalation": case_id}))

@@ -117,4 +117,7 @@ class ConversationRecords:
                      "sender_id": e.sender_id, "location": e.location, "topic": e.topic,
                      "step": e.step, "question": e.question, "transcript": e.transcript,
                      "consent_at": e.consent_at.isoformat(), "team_id": e.team_id,
-                     "route_level": e.route_level} for e in s.scalars(q)]
+                     "route_level": e.route_level, "claimed_by_name": e.claimed_by_name,
+                     "claimed_at": e.claimed_at.isoformat() if e.claimed_at else None,
+                     "resolution": e.resolution, "rating": e.rating,
+                     "callback": bool(e.callback_phone)} for e in s.scalars(q)]

@@ -440,8 +440,28 @@ def escalations_list(as_json: bool = typer.Option(False, "--json"),
         typer.echo(json.dumps(cases, ensure_ascii=False, indent=2))
         return
     for c in cases:
+        who = f" [{c['claimed_by_name']}]" if c["claimed_by_name"] else ""
         typer.echo(f"#{c['id']:<5} {c['created_at'][:16]}  {c['status']:<8} {c['topic'] or '-':<6} "
-                   f"{c['location'][:40]:<40} {c['question'][:60]}")
+                   f"{c['location'][:40]:<40} {c['question'][:60]}{who}")
+
+
+@esc_app.command("history")
+@_guard
+def escalations_history(case_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every state change of one case: what, who, when."""
+    from core.db import check_schema
+    from teams.cases import Cases
+
+    url = get_settings().resolved_database_url
+    check_schema(url)
+    events = Cases(url).history(case_id)
+    if as_json:
+        typer.echo(json.dumps(events, ensure_ascii=False, indent=2))
+        return
+    for e in events:
+        typer.echo(f"{e['at'][:19]}  {e['kind']:<15} {e['actor']}")
+    if not events:
+        typer.echo(f"no case #{case_id}")
 
 
 # --- unresolved questions -----------------------------------------------------------------

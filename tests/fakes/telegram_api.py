@@ -20,7 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "Trợ lý DVC", "username": "dvc_test_bot"}
-JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "link_preview_options"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "link_preview_options",
+               "reply_parameters"}
 
 
 class FakeTelegram:
@@ -31,6 +32,8 @@ class FakeTelegram:
         self.sent: list[dict[str, Any]] = []
         self._by_chat: dict[str, list[dict[str, Any]]] = {}  # O(1) lookups for the benchmark
         self.callback_answers: list[str] = []
+        self.callback_texts: dict[str, str] = {}
+        self.blocked: set[str] = set()  # chats that never started the bot: 403 Forbidden
         self.webhook: dict[str, Any] = {}
         self.commands: list[Any] = []
         self.fail_429 = 0  # answer this many sendMessage calls with 429
@@ -45,17 +48,22 @@ class FakeTelegram:
         return f"{server_url}/bot"
 
     def make_update(self, chat_id: int, text: str | None = None, *, callback_data: str | None = None,
-                    update_id: int | None = None, photo: bool = False) -> dict[str, Any]:
+                    update_id: int | None = None, photo: bool = False, from_id: int | None = None,
+                    from_name: str = "Dân", message_id: int = 1) -> dict[str, Any]:
+        """A private message or button press; with `from_id` different from a negative
+        `chat_id`, a press in a group chat (a team's card is message `message_id`)."""
         with self._lock:
             if update_id is None:
                 update_id = self.next_update_id
                 self.next_update_id += 1
-        user = {"id": chat_id, "is_bot": False, "first_name": "Dân"}
-        chat = {"id": chat_id, "type": "private", "first_name": "Dân"}
+        user = {"id": from_id or chat_id, "is_bot": False, "first_name": from_name}
+        chat = ({"id": chat_id, "type": "private", "first_name": from_name} if chat_id > 0
+                else {"id": chat_id, "type": "supergroup", "title": "Tổ công nghệ số"})
         if callback_data is not None:
             return {"update_id": update_id, "callback_query": {
                 "id": f"cb{update_id}", "from": user, "chat_instance": "1", "data": callback_data,
-                "message": {"message_id": 1, "date": int(time.time()), "chat": chat, "text": "…"}}}
+                "message": {"message_id": message_id, "date": int(time.time()), "chat": chat,
+                            "text": "…"}}}
         message: dict[str, Any] = {"message_id": update_id, "date": int(time.time()), "chat": chat,
                                    "from": user}
         if photo:
@@ -164,8 +172,23 @@ class FakeTelegram:
                 "pending_update_count": 0}
 
     def _m_answerCallbackQuery(self, p):
-        self.callback_answers.append(p.get("callback_query_id", ""))
+        with self._lock:
+            self.callback_answers.append(p.get("callback_query_id", ""))
+            self.callback_texts[p.get("callback_query_id", "")] = p.get("text", "")
         return True
+
+    def _m_editMessageText(self, p):
+        with self._lock:
+            for record in self._by_chat.get(str(p["chat_id"]), ()):
+                if record["message_id"] == int(p["message_id"]):
+                    record["edits"].append({"text": p.get("text", ""),
+                                            "reply_markup": p.get("reply_markup")})
+                    record["text"], record["reply_markup"] = p.get("text", ""), p.get("reply_markup")
+                    return {"message_id": record["message_id"], "date": int(time.time()),
+                            "text": record["text"], "chat": {"id": int(p["chat_id"]),
+                                                             "type": "supergroup"}}
+        return JSONResponse(status_code=400, content={
+            "ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"})
 
     async def _m_getUpdates(self, p):
         offset = int(p.get("offset") or 0)
@@ -182,6 +205,10 @@ class FakeTelegram:
 
     def _m_sendMessage(self, p):
         with self._lock:
+            if str(p["chat_id"]) in self.blocked:
+                return JSONResponse(status_code=403, content={
+                    "ok": False, "error_code": 403,
+                    "description": "Forbidden: bot can't initiate conversation with a user"})
             if self.fail_429 > 0:
                 self.fail_429 -= 1
                 return JSONResponse(status_code=429, content={
@@ -191,8 +218,10 @@ class FakeTelegram:
             self._message_id += 1
             record = {"chat_id": str(p["chat_id"]), "text": p.get("text", ""),
                       "parse_mode": p.get("parse_mode"), "reply_markup": p.get("reply_markup"),
-                      "at": time.monotonic(), "message_id": mid}
+                      "at": time.monotonic(), "message_id": mid, "edits": [],
+                      "reply_to": (p.get("reply_parameters") or {}).get("message_id")}
             self.sent.append(record)
             self._by_chat.setdefault(record["chat_id"], []).append(record)
+        chat_type = "private" if int(p["chat_id"]) > 0 else "supergroup"
         return {"message_id": mid, "date": int(time.time()), "text": record["text"],
-                "chat": {"id": int(p["chat_id"]), "type": "private"}, "from": BOT_USER}
+                "chat": {"id": int(p["chat_id"]), "type": chat_type}, "from": BOT_USER}
