@@ -143,10 +143,11 @@ class Conversation:
             await asyncio.to_thread(self.store.set_consent, item.sender_id, granted)
             return [text_reply(CONSENT_YES if granted else CONSENT_NO)]
         if payload == "#erase:yes":
+            notices = await self.desk.before_erase(item.sender_id) if self.desk else []
             removed = await asyncio.to_thread(self.store.erase, item.sender_id)
             log.info("erasure for %s: %s", pseudonym(item.sender_id), removed)
             await self._restart_rasa(item.sender_id)
-            return [text_reply(ERASED)]
+            return [text_reply(ERASED), *notices]
         if payload == "#erase:no":
             return [text_reply(ERASE_CANCELLED)]
         if not _PAYLOAD.match(payload):

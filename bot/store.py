@@ -29,6 +29,7 @@ from core.models import (
     GuideProgress,
     InboundUpdate,
     OutboundMessage,
+    PendingInput,
 )
 from core.redaction import pseudonym, redact
 
@@ -327,7 +328,9 @@ class GatewayStore:
                 "escalations": s.execute(
                     update(Escalation).where(Escalation.sender_id == sender_id)
                     .values(sender_id=f"erased:{who}", question="", transcript=[], location="",
-                            status="erased")).rowcount,
+                            callback_phone="", resolution="", status="erased")).rowcount,
+                "pending_inputs": s.execute(
+                    delete(PendingInput).where(PendingInput.sender_id == sender_id)).rowcount,
                 "messages": s.execute(
                     update(InboundUpdate).where(InboundUpdate.sender_id == sender_id,
                                                InboundUpdate.status.notin_(["pending", "processing"]))

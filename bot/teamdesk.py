@@ -193,6 +193,16 @@ class TeamDesk:
         return [{"text": "Bạn gõ số điện thoại để tổ gọi lại (ví dụ: 0912 345 678). Gửi số là bạn "
                          "đồng ý để tổ dùng số này gọi lại cho bạn.", "buttons": []}]
 
+    async def before_erase(self, sender_id: str) -> list[Reply]:
+        """The citizen erases their data: a member holding their case is told it is over."""
+        case, _ = await asyncio.to_thread(self.handoffs.citizen_state, sender_id)
+        if case is None or case.claimed_by is None:
+            return []
+        await asyncio.to_thread(self.cases.event, case.id, "erased", "citizen")
+        return [to("telegram", str(case.claimed_by),
+                   f"Công dân của ca #{case.id} đã xoá dữ liệu của mình trên trợ lý: ca đã đóng, "
+                   "bạn không cần trả lời nữa.")]
+
     # members -----------------------------------------------------------------------------------
 
     def _member_message(self, item: Incoming, user_id: int) -> list[Reply] | None:

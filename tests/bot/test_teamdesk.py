@@ -221,6 +221,13 @@ def test_web_citizen_relay_and_reopen(desk) -> None:
     assert desk.history(case_id)[-1] == "reopened"
     forged = desk.client.post("/api/chat", json={"user_id": "w2", "payload": f"#rate:{case_id}:1"}).json()
     assert forged["messages"][0]["text"] == "Nút này không còn dùng được."
+    # Erasure in the middle of a handoff: the member is told, the case keeps no content.
+    erased = desk.client.post("/api/chat", json={"user_id": "w1", "payload": "#erase:yes"}).json()
+    assert erased["messages"][0]["text"].startswith("Đã xoá dữ liệu")
+    desk.telegram.wait_text(AN, "đã xoá dữ liệu")
+    case = desk.app.state.gateway["desk"].handoffs.get(case_id)
+    assert case.status == "erased" and case.question == "" and case.sender_id.startswith("erased:")
+    assert desk.history(case_id)[-1] == "erased"
 
 
 def test_forward_from_the_card(desk) -> None:
