@@ -82,6 +82,65 @@ def encode(model: Any, texts: Sequence[str], *, batch_size: int = 64,
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+class QueryBatcher:
+    """Single-query encodes from concurrent threads share forward passes.
+
+    Under load the action server answers many citizens at once, each search encoding one
+    short query; one forward pass over eight queries costs far less than eight passes. The
+    first caller encodes what is waiting; whoever arrives meanwhile waits for the next pass
+    (so nothing waits when there is no load). Results are the same as encoding alone
+    (padding does not change a sentence's embedding beyond float rounding).
+    """
+
+    def __init__(self, model: Any, max_batch: int = 32):
+        self.model, self.max_batch = model, max_batch
+        self._lock = threading.Lock()
+        self._waiting: list[list[Any]] = []  # [text, done event, vector, error]
+        self._running = False
+
+    def encode(self, text: str) -> np.ndarray:
+        item: list[Any] = [text, threading.Event(), None, None]
+        with self._lock:
+            self._waiting.append(item)
+            lead = not self._running
+            self._running = True
+        if lead:
+            self._drain()
+        item[1].wait()
+        if item[3] is not None:
+            raise item[3]
+        return item[2][None, :]
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                if not batch:
+                    self._running = False
+                    return
+            try:
+                vectors = encode(self.model, [b[0] for b in batch], batch_size=self.max_batch)
+                for b, v in zip(batch, vectors, strict=True):
+                    b[2] = v
+            except Exception as exc:  # every waiter gets the error, none hangs
+                for b in batch:
+                    b[3] = exc
+            for b in batch:
+                b[1].set()
+
+
+_batchers: dict[int, QueryBatcher] = {}
+
+
+def query_batcher(model: Any) -> QueryBatcher:
+    with _lock:
+        batcher = _batchers.get(id(model))
+        if batcher is None or batcher.model is not model:
+            batcher = _batchers[id(model)] = QueryBatcher(model)
+        return batcher
+
+
 def build_faiss(vectors: np.ndarray) -> faiss.Index:
     if vectors.ndim != 2 or len(vectors) == 0:
         raise ValueError("build_faiss needs a non-empty 2-D array")

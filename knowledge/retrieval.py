@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from core.text import normalize, syllables
-from knowledge.dense import encode, prepare, search_faiss
+from knowledge.dense import encode, prepare, query_batcher, search_faiss
 from knowledge.lexical import BM25Index
 from knowledge.passages import OOS_PREFIX, PASSAGE_WEIGHTS, Passage
 from knowledge.schema import Entry
@@ -129,8 +129,11 @@ class Retriever:
 
     def dense_scores(self, queries: Sequence[str]) -> np.ndarray:
         """Per-entry dense score for each query (rows), from the top passages."""
-        vectors = encode(self.model, prepare(queries, prefix=self.query_prefix,
-                                             mode=self.dense_text), batch_size=64)
+        texts = prepare(queries, prefix=self.query_prefix, mode=self.dense_text)
+        if len(texts) == 1:  # one citizen's search: batched with concurrent ones
+            vectors = query_batcher(self.model).encode(texts[0])
+        else:
+            vectors = encode(self.model, texts, batch_size=64)
         scores, ids = search_faiss(self.faiss_index, vectors, top_k=self.dense_top_k)
         out = np.zeros((len(queries), len(self.column_ids)), dtype=np.float64)
         for row in range(len(queries)):

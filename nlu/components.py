@@ -45,3 +45,9 @@ class VietnameseTokenizer(WhitespaceTokenizer):
             for part in normalize(token.text).split():
                 out.append(Token(part, token.start, token.end, data=token.data, lemma=part))
         return out
+
+
+# Loaded with the model by `rasa run`: the action-response validation speed-up.
+from nlu import rasa_speedups  # noqa: E402
+
+rasa_speedups.install()

@@ -1,0 +1,40 @@
+"""The Rasa speed-up (nlu/rasa_speedups.py) keeps validating action-server responses: run in
+the Rasa environment, on the real RemoteAction."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from core.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """
+import nlu.components  # installs the speed-up, as `rasa run` does when loading the model
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from nlu import rasa_speedups
+assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
+action = RemoteAction.__new__(RemoteAction)
+assert action._validate_action_result({"events": [{"event": "slot", "name": "topic", "value": "EID03"}],
+                                       "responses": [{"text": "xin chao"}]})
+for bad in ({"events": "nope"}, {"events": [{"event": "slot", "name": 3}]}, {"responses": [1]}):
+    try:
+        action._validate_action_result(bad)
+    except ValidationError as error:
+        assert "Failed to validate Action server response" in error.message
+    else:
+        raise SystemExit(f"accepted {bad}")
+print("ok")
+"""
+
+
+def test_action_responses_are_still_validated() -> None:
+    python = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+    if not python.exists():
+        pytest.fail("The Rasa environment is missing: run `make setup`.")
+    out = subprocess.run([str(python), "-c", SCRIPT], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, timeout=300, env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
