@@ -100,7 +100,12 @@ class Desk:
         assert r.status_code == 200, r.text
 
     def card(self, group: int, index: int = 0) -> dict:
-        return self.telegram.wait_for(group, index + 1, timeout=15)[index]
+        """The card, once it is out and recorded on its case (the desk records it after
+        Telegram's answer)."""
+        card = self.telegram.wait_for(group, index + 1, timeout=15)[index]
+        handoffs = self.app.state.gateway["desk"].handoffs
+        _wait(lambda: not handoffs.due_cards(), what="the card recorded")
+        return card
 
     def answer(self, callback_id: str, timeout: float = 15) -> str:
         deadline = time.monotonic() + timeout
