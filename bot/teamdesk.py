@@ -251,8 +251,11 @@ class TeamDesk:
         if item.kind != "text":
             return None
         team = focus.team.name if focus.team else "tổ công nghệ số cộng đồng"
-        return [to(focus.channel, focus.chat_id,
-                   f"👤 {focus.claimed_by_name} ({team}):\n{text[:self.settings.message_max_chars]}")]
+        reply = to(focus.channel, focus.chat_id,
+                   f"👤 {focus.claimed_by_name} ({team}):\n{text[:self.settings.message_max_chars]}")
+        reply["if_failed"] = {"channel": "telegram", "chat_id": str(user_id),
+                              "text": f"⚠️ Tin nhắn của bạn chưa đến được công dân (ca #{focus.id})"}
+        return [reply]
 
     def _close(self, case_id: int, user_id: int, note: str) -> list[Reply]:
         case = self.handoffs.close(case_id, user_id, note, self.clock())

@@ -164,6 +164,9 @@ class Worker:
         messages = other.render(body) if other is not None else [body]  # web: as it is
         if reply.get("reply_to") and messages:
             messages[0]["reply_to"] = reply["reply_to"]
+        if reply.get("if_failed"):  # a member's relay: they hear about a failed send
+            for m in messages:
+                m["if_failed"] = reply["if_failed"]
         return [{**m, "_channel": target["channel"], "_chat": target["chat_id"]} for m in messages]
 
     async def enqueue(self, replies: list[dict[str, Any]]) -> None:
@@ -209,6 +212,9 @@ class Worker:
             except SendError as exc:
                 log.warning("send %d on %s failed: %s", out.id, out.channel, exc)
                 await asyncio.to_thread(self.store.mark_failed, out.id, str(exc))
+                notice = out.body.get("if_failed")
+                if notice:
+                    await self.enqueue([{"text": f"{notice['text']}: {exc}"[:500], "to": notice}])
                 continue
             except Exception as exc:
                 log.exception("send %d on %s failed", out.id, out.channel)

@@ -292,3 +292,14 @@ def test_reminder_then_move_to_the_province_with_a_controlled_clock(desk) -> Non
     assert desk.answer(cb).startswith("Bạn đã nhận")
     assert desk.history(case_id) == ["created", "routed", "notified", "reminded", "forwarded",
                                      "notified", "claimed"]
+
+
+def test_member_hears_when_a_reply_cannot_reach_the_citizen(desk) -> None:
+    case_id = desk.case("zalo:z9")
+    card = desk.card(TAN_LAP)
+    assert desk.answer(desk.press(AN, TAN_LAP, f"#claim:{case_id}", card["message_id"])).startswith("Bạn đã nhận")
+    desk.zalo.wait_text("z9", "đã nhận hỗ trợ")
+    desk.zalo.outside_window.add("z9")  # Zalo: no message from the citizen in 48 h (-213)
+    desk.tg(desk.telegram.make_update(AN, "Bạn còn cần hỗ trợ không?"))
+    warning = desk.telegram.wait_text(AN, "chưa đến được công dân")
+    assert f"ca #{case_id}" in _text(warning[-1]) and "-213" in _text(warning[-1])
