@@ -241,6 +241,11 @@ class GatewayStore:
             old = select(InboundUpdate.id).where(InboundUpdate.received_at < cutoff,
                                                  InboundUpdate.status.in_(["done", "failed", "limited"]))
             s.execute(delete(OutboundMessage).where(OutboundMessage.update_id.in_(old)))
+            # Messages that answer no delivery: once sent or failed, and web chat ones never
+            # collected (the page was not opened again within the window).
+            s.execute(delete(OutboundMessage).where(
+                OutboundMessage.update_id.is_(None), OutboundMessage.created_at < cutoff,
+                (OutboundMessage.status != "pending") | (OutboundMessage.channel == "web")))
             return s.execute(delete(InboundUpdate).where(InboundUpdate.id.in_(old))).rowcount
 
     def failures(self, limit: int = 50) -> list[dict[str, Any]]:

@@ -159,3 +159,35 @@ def test_store_dedupes_orders_recovers_and_erases(db_url: str) -> None:
         texts = [r.text for r in s.query(InboundUpdate).all()]
         assert s.query(DataRequest).count() == 1
     assert "012345678901" not in " ".join(texts)
+
+
+def test_purge_forgets_old_finished_deliveries_and_uncollected_web_messages(db_url: str) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update as sql_update
+
+    from core.db import session_scope
+    from core.models import InboundUpdate, OutboundMessage
+
+    store = GatewayStore(db_url)
+    old_id = store.add(Incoming("telegram", "1", "tg:1", "1", "text", "cũ"))
+    store.save_replies(old_id, [{"text": "trả lời", "buttons": []}])
+    store.complete(old_id)
+    fresh_id = store.add(Incoming("telegram", "2", "tg:1", "1", "text", "mới"))
+    web_old, web_new, relay = store.enqueue([
+        {"text": "cán bộ trả lời", "_channel": "web", "_chat": "w1"},
+        {"text": "cán bộ trả lời 2", "_channel": "web", "_chat": "w1"},
+        {"text": "đến thành viên", "_channel": "telegram", "_chat": "9"}])
+    store.mark_sent(relay)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=72)
+    with session_scope(db_url) as s:
+        s.execute(sql_update(InboundUpdate).where(InboundUpdate.id == old_id).values(received_at=long_ago))
+        s.execute(sql_update(OutboundMessage).where(OutboundMessage.id.in_([web_old, relay]))
+                  .values(created_at=long_ago))
+    assert store.purge(48) == 1
+    with session_scope(db_url) as s:
+        assert s.get(InboundUpdate, fresh_id) is not None and s.get(InboundUpdate, old_id) is None
+        left = {o.id for o in s.query(OutboundMessage).all()}
+    assert left == {web_new}  # the fresh web message waits for the page
+    assert [m["text"] for m in store.take_web("w1")] == ["cán bộ trả lời 2"]
+    assert store.take_web("w1") == []
