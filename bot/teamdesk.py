@@ -37,6 +37,7 @@ from teams.routing import VIETNAM, describe_opening, is_open
 log = logging.getLogger(__name__)
 
 Reply = dict[str, Any]
+CARD_BATCH = 50  # cards posted at once
 EXCERPT_TURNS = 6
 EXCERPT_CHARS = 300
 CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "web chat"}
@@ -434,7 +435,8 @@ class TeamDesk:
         while True:
             self._wake.clear()
             try:
-                await self.post_cards()
+                while await self.post_cards() >= CARD_BATCH:
+                    pass  # a burst of cases: the next batch at once
                 if time.monotonic() - last_sweep >= self.settings.case_sweep_seconds:
                     last_sweep = time.monotonic()
                     await self.sweep(self.clock())
@@ -451,7 +453,7 @@ class TeamDesk:
     async def post_cards(self) -> int:
         """Post the card of every routed case that has none yet; returns how many."""
         telegram = self.channels.get("telegram")
-        due = await asyncio.to_thread(self.handoffs.due_cards)
+        due = await asyncio.to_thread(self.handoffs.due_cards, CARD_BATCH)
         if not due:
             return 0
         if telegram is None:

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
 
     # Cases on the team's side (bot/teamdesk.py)
     case_poll_seconds: float = Field(
-        default=1.0, gt=0, description="How often new cases are looked for (their cards posted).")
+        default=0.5, gt=0, description="How often new cases are looked for (their cards posted).")
     case_sweep_seconds: float = Field(
         default=30.0, gt=0, description="How often unclaimed cases are checked for reminders.")
     case_remind_after_minutes: float = Field(
