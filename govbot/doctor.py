@@ -122,6 +122,42 @@ def check_redis(s: Settings) -> Check:
     return Check("redis", True, s.redis_url)
 
 
+def check_teams(s: Settings) -> Check:
+    """The directory exists and its cards can go out (Telegram on); cases are not stuck."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from core.db import session_scope
+    from core.models import Escalation, Team, TeamMember
+
+    try:
+        with session_scope(s.resolved_database_url) as db:
+            teams = db.scalar(select(func.count()).select_from(Team)) or 0
+            members = db.scalar(select(func.count()).select_from(TeamMember)) or 0
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+            stuck = db.scalar(select(func.count()).select_from(Escalation).where(
+                Escalation.status == "open", Escalation.notified_at.is_(None),
+                Escalation.created_at < cutoff)) or 0
+    except Exception as exc:  # the database check says why
+        return Check("team directory", False, str(exc).splitlines()[0][:200],
+                     "Fix the database first.", required=False)
+    if not teams:
+        return Check("team directory", False, "no teams: cases wait in `govbot escalations list`",
+                     "Import one: `govbot teams import teams/demo_directory.yml` (docs/teams.md).",
+                     required=False)
+    detail = f"{teams} teams, {members} members"
+    if not s.telegram_enabled:
+        return Check("team directory", False, f"{detail}, but Telegram is off: no cards can be posted",
+                     "Set TELEGRAM_BOT_TOKEN and add the bot to each team's group (docs/handoff.md).",
+                     required=False)
+    if stuck:
+        return Check("team directory", False, f"{detail}; {stuck} case(s) older than 5 min without a card",
+                     "Is the gateway running? See `govbot gateway failures` and the gateway log.",
+                     required=False)
+    return Check("team directory", True, detail)
+
+
 def run_checks(s: Settings, actions_url: str = "http://127.0.0.1:5055") -> list[Check]:
     checks: list[Callable[[], Check]] = [
         lambda: check_database(s),
@@ -136,6 +172,7 @@ def run_checks(s: Settings, actions_url: str = "http://127.0.0.1:5055") -> list[
         lambda: check_telegram(s),
         lambda: check_zalo(s),
         lambda: check_redis(s),
+        lambda: check_teams(s),
     ]
     return [c() for c in checks]
 

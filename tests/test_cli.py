@@ -146,3 +146,6 @@ def test_doctor_names_what_is_wrong_and_the_fix(env_settings, monkeypatch) -> No
     assert "[FAIL] rasa server" in r.output and "make run" in r.output
     assert "[FAIL] zalo: incomplete configuration" in r.output and "ZALO_OA_SECRET_KEY" in r.output
     assert "[warn] telegram" not in r.output and "telegram: not configured" in r.output
+    assert "[warn] team directory: no teams" in r.output and "govbot teams import" in r.output
+    assert run("teams", "import", "teams/demo_directory.yml").exit_code == 0
+    assert "Telegram is off: no cards can be posted" in run("doctor").output
