@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
 from core.text import normalize
@@ -47,7 +48,38 @@ class VietnameseTokenizer(WhitespaceTokenizer):
         return out
 
 
-# Loaded with the model by `rasa run`: the action-response validation speed-up.
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class OverlappingEntityFilter(GraphComponent):
+    """Keeps the most confident of entities that overlap (runs after DIET).
+
+    An abbreviation expands to several tokens sharing one span of the message ("cccd" ->
+    "can cuoc cong dan"); DIET may tag those tokens differently, which gives two entities on
+    the same characters. Downstream code (slots, `rasa test`) expects disjoint entities.
+    """
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> OverlappingEntityFilter:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES, [])
+            if len(entities) > 1:
+                message.set(ENTITIES, disjoint_entities(entities), add_to_output=True)
+        return messages
+
+
+def disjoint_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The most confident entities that do not overlap, in message order."""
+    kept: list[dict[str, Any]] = []
+    for entity in sorted(entities, key=lambda e: -float(e.get("confidence_entity") or 0.0)):
+        if all(entity["end"] <= k["start"] or k["end"] <= entity["start"] for k in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: (e["start"], e["end"]))
 from nlu import rasa_speedups  # noqa: E402
 
 rasa_speedups.install()

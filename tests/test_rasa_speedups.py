@@ -1,5 +1,6 @@
-"""The Rasa speed-up (nlu/rasa_speedups.py) keeps validating action-server responses: run in
-the Rasa environment, on the real RemoteAction."""
+"""Run in the Rasa environment: the speed-up (nlu/rasa_speedups.py) keeps validating
+action-server responses on the real RemoteAction; overlapping entities are reduced to the most
+confident one per span (nlu.components.OverlappingEntityFilter)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,17 @@ for bad in ({"events": "nope"}, {"events": [{"event": "slot", "name": 3}]}, {"re
         assert "Failed to validate Action server response" in error.message
     else:
         raise SystemExit(f"accepted {bad}")
+from nlu.components import disjoint_entities
+same_span = [{"start": 0, "end": 4, "entity": "service", "confidence_entity": 0.6},
+             {"start": 0, "end": 4, "entity": "aspect", "confidence_entity": 0.9},
+             {"start": 2, "end": 9, "entity": "location", "confidence_entity": 0.7},
+             {"start": 10, "end": 14, "entity": "service", "confidence_entity": 0.5}]
+assert [e["entity"] for e in disjoint_entities(same_span)] == ["aspect", "service"]
 print("ok")
 """
 
 
-def test_action_responses_are_still_validated() -> None:
+def test_action_responses_are_still_validated_and_entities_disjoint() -> None:
     python = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
     if not python.exists():
         pytest.fail("The Rasa environment is missing: run `make setup`.")
