@@ -247,8 +247,13 @@ class TelegramChannel:
         markup = self._markup(body)
         bucket = self.chat_buckets.get(chat_id)
         if bucket is None:
-            bucket = self.chat_buckets[chat_id] = TokenBucket(self.settings.telegram_chat_per_second,
-                                                              self.settings.telegram_chat_burst)
+            if str(chat_id).startswith("-"):  # a group (a team's): stricter per-minute limit
+                bucket = TokenBucket(self.settings.telegram_group_per_minute / 60,
+                                     self.settings.telegram_group_burst)
+            else:
+                bucket = TokenBucket(self.settings.telegram_chat_per_second,
+                                     self.settings.telegram_chat_burst)
+            self.chat_buckets[chat_id] = bucket
             if len(self.chat_buckets) > 50_000:
                 self.chat_buckets = {chat_id: bucket}
         for attempt in range(5):

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     telegram_global_per_second: float = Field(default=30.0, gt=0)
     telegram_chat_per_second: float = Field(default=1.0, gt=0)
     telegram_chat_burst: int = Field(default=3, ge=1)
+    # Telegram allows about 20 messages a minute to one group: burst + a minute's refill <= 20.
+    telegram_group_per_minute: float = Field(default=15.0, gt=0)
+    telegram_group_burst: int = Field(default=5, ge=1)
 
     # Zalo Official Account
     zalo_app_id: str = Field(default="", validation_alias=AliasChoices("GOVBOT_ZALO_APP_ID", "ZALO_APP_ID"))
