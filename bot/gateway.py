@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, *, start_channels: bool = True)
                 channels["zalo"] = ZaloChannel(settings, store)
             for name, channel in list(channels.items()):
                 try:
-                    await channel.start(worker.wake)
+                    await channel.start()
                 except Exception as exc:  # a bad token must not take the web chat down
                     log.error("channel %s did not start: %s", name, exc)
                     state.setdefault("channel_errors", {})[name] = str(exc)

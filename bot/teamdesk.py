@@ -82,14 +82,25 @@ class TeamDesk:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._warned = False
+        self._indexed: tuple[Any, set[int], dict[str, Any]] | None = None
 
     # --- who is who --------------------------------------------------------------------------
 
+    def _index(self) -> tuple[set[int], dict[str, Any]]:
+        """(member Telegram ids, teams by code) of the current directory, built once per
+        directory load (every Telegram message asks whether its sender is a member)."""
+        directory = self.cases.directory()
+        if self._indexed is None or self._indexed[0] is not directory:
+            teams = {t.code: t for t in directory.teams()}
+            members = {m.telegram_id for t in teams.values() for m in t.members}
+            self._indexed = (directory, members, teams)
+        return self._indexed[1], self._indexed[2]
+
     def _member_ids(self) -> set[int]:
-        return {m.telegram_id for t in self.cases.directory().teams() for m in t.members}
+        return self._index()[0]
 
     def _team(self, code: str):
-        return next((t for t in self.cases.directory().teams() if t.code == code), None)
+        return self._index()[1].get(code)
 
     # --- one message -------------------------------------------------------------------------
 

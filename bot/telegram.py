@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -120,7 +119,7 @@ class TelegramChannel:
         self._poller: asyncio.Task | None = None
         self.mode = "webhook" if settings.public_url else "polling"
 
-    async def start(self, on_stored: Callable[[], Awaitable[None] | None]) -> None:
+    async def start(self) -> None:
         await self.bot.initialize()
         try:
             await self.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
@@ -133,7 +132,7 @@ class TelegramChannel:
             log.info("telegram: webhook at %s", url)
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
-            self._poller = asyncio.create_task(self._poll(on_stored), name="telegram-poll")
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
             log.info("telegram: polling")
 
     async def stop(self) -> None:
@@ -145,7 +144,7 @@ class TelegramChannel:
         except TelegramError:
             pass
 
-    async def _poll(self, on_stored) -> None:
+    async def _poll(self) -> None:
         offset: int | None = None
         backoff = 1.0
         while True:
@@ -169,11 +168,9 @@ class TelegramChannel:
             for update in updates:
                 await self.accept(update.to_dict())
             if updates:
-                # The next getUpdates confirms these to Telegram: only now, after storing.
+                # The next getUpdates confirms these to Telegram: only now, after storing
+                # (each stored update went to the worker in `accept`).
                 offset = updates[-1].update_id + 1
-                result = on_stored()
-                if asyncio.iscoroutine(result):
-                    await result
 
     async def accept(self, update: dict[str, Any]) -> str:
         """Store one update durably. Returns stored|duplicate|ignored (ValueError if invalid)."""

@@ -29,7 +29,6 @@ class Worker:
                  concurrency: int = 64, poll_seconds: float = 1.0, purge_hours: float = 48.0):
         self.store, self.conversation, self.channels = store, conversation, channels
         self.concurrency, self.poll_seconds, self.purge_hours = concurrency, poll_seconds, purge_hours
-        self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._queued: dict[str, list[int]] = {}  # per citizen, oldest first, not yet started
         self._known: set[int] = set()  # queued or being processed by this worker
@@ -37,10 +36,6 @@ class Worker:
         self._sending: set[asyncio.Task] = set()  # messages that answer no delivery
         self._main: asyncio.Task | None = None
         self.processed = 0
-
-    def wake(self) -> None:
-        """Look for pending deliveries in the database now (not only at the next poll)."""
-        self._wake.set()
 
     def submit(self, update_id: int, sender: str) -> None:
         """A delivery this process has just stored: start it without a database poll.
@@ -91,7 +86,6 @@ class Worker:
     async def _run(self) -> None:
         last_purge = 0.0
         while True:
-            self._wake.clear()
             try:
                 await self._dispatch()
                 if time.monotonic() - last_purge > 3600:
@@ -104,10 +98,7 @@ class Worker:
             except Exception:
                 log.exception("worker loop error (database down?); retrying")
                 await asyncio.sleep(2)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
+            await asyncio.sleep(self.poll_seconds)
 
     async def _dispatch(self) -> None:
         """The poll: pending deliveries this worker does not know yet."""

@@ -108,7 +108,7 @@ class ZaloChannel:
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(10, connect=5))
         self._refresh_lock = asyncio.Lock()
 
-    async def start(self, on_stored=None) -> None:
+    async def start(self) -> None:
         stored = await asyncio.to_thread(self.store.token, "zalo")
         if stored is None and self.settings.zalo_access_token:
             # First run: the configured token; its lifetime is unknown, so refresh early.

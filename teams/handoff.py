@@ -167,15 +167,6 @@ class Handoffs:
                              .order_by(Escalation.id)).all()
             return [_view(s, r) for r in rows]
 
-    def active_for_citizen(self, sender_id: str) -> CaseView | None:
-        """The case a member is handling for this citizen (the assistant stays quiet)."""
-        with session_scope(self.url) as s:
-            case = s.scalars(select(Escalation)
-                             .where(Escalation.sender_id == sender_id,
-                                    Escalation.status == "claimed")
-                             .order_by(Escalation.claimed_at.desc()).limit(1)).first()
-            return _view(s, case) if case else None
-
     def active_for_member(self, user_id: int) -> list[CaseView]:
         with session_scope(self.url) as s:
             rows = s.scalars(select(Escalation)
@@ -183,11 +174,6 @@ class Handoffs:
                                     Escalation.status == "claimed")
                              .order_by(Escalation.claimed_at.desc())).all()
             return [_view(s, r) for r in rows]
-
-    def is_member(self, user_id: int) -> bool:
-        with session_scope(self.url) as s:
-            return s.scalar(select(TeamMember.id).where(TeamMember.telegram_user_id == user_id)
-                            .limit(1)) is not None
 
     def member_name(self, user_id: int, team_id: int | None) -> str | None:
         with session_scope(self.url) as s:
@@ -207,17 +193,10 @@ class Handoffs:
                 row.case_id, row.created_at = case_id, utcnow()
 
     def pending(self, sender_id: str) -> dict[str, int]:
-        """{kind: case id} of the sender's fresh pending inputs (stale ones are dropped)."""
-        cutoff = utcnow() - dt.timedelta(minutes=PENDING_MINUTES)
+        """{kind: case id} of the sender's pending inputs still fresh (a member's focus
+        does not expire)."""
         with session_scope(self.url) as s:
-            rows = s.scalars(select(PendingInput).where(PendingInput.sender_id == sender_id)).all()
-            out = {}
-            for row in rows:
-                if row.kind != "focus" and _aware(row.created_at) < cutoff:
-                    s.delete(row)
-                else:
-                    out[row.kind] = row.case_id
-            return out
+            return _pending(s, sender_id)
 
     def clear_pending(self, sender_id: str, kind: str) -> None:
         with session_scope(self.url) as s:
@@ -226,17 +205,13 @@ class Handoffs:
 
     def citizen_state(self, sender_id: str) -> tuple[CaseView | None, dict[str, int]]:
         """What the gateway must know before a citizen's message goes to Rasa, in one
-        transaction: the case in live handoff, and pending questions."""
-        cutoff = utcnow() - dt.timedelta(minutes=PENDING_MINUTES)
+        transaction: the case in live handoff (if any), and pending questions."""
         with session_scope(self.url) as s:
             case = s.scalars(select(Escalation)
                              .where(Escalation.sender_id == sender_id,
                                     Escalation.status == "claimed")
                              .order_by(Escalation.claimed_at.desc()).limit(1)).first()
-            rows = s.scalars(select(PendingInput).where(PendingInput.sender_id == sender_id)).all()
-            pending = {r.kind: r.case_id for r in rows
-                       if r.kind == "focus" or _aware(r.created_at) >= cutoff}
-            return (_view(s, case) if case else None), pending
+            return (_view(s, case) if case else None), _pending(s, sender_id)
 
     # --- the card ----------------------------------------------------------------------------
 
@@ -474,6 +449,12 @@ class Handoffs:
                     case.extra["waited"] = waited
                     remind.append(case)
         return remind, moves
+
+
+def _pending(s, sender_id: str) -> dict[str, int]:
+    cutoff = utcnow() - dt.timedelta(minutes=PENDING_MINUTES)
+    rows = s.scalars(select(PendingInput).where(PendingInput.sender_id == sender_id)).all()
+    return {r.kind: r.case_id for r in rows if r.kind == "focus" or _aware(r.created_at) >= cutoff}
 
 
 def _period_start(team, now: dt.datetime) -> dt.datetime:

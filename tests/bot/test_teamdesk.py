@@ -21,7 +21,7 @@ from teams.cases import Cases
 from teams.routing import VIETNAM
 from teams.store import TeamStore
 from tests.fakes import zalo_api
-from tests.fakes.server import BackgroundServer, free_port
+from tests.fakes.server import BackgroundServer, free_port, wait_until
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.teams.sample import sample_directory
@@ -104,7 +104,7 @@ class Desk:
         Telegram's answer)."""
         card = self.telegram.wait_for(group, index + 1, timeout=15)[index]
         handoffs = self.app.state.gateway["desk"].handoffs
-        _wait(lambda: not handoffs.due_cards(), what="the card recorded")
+        wait_until(lambda: not handoffs.due_cards(), what="the card recorded")
         return card
 
     def answer(self, callback_id: str, timeout: float = 15) -> str:
@@ -121,16 +121,6 @@ class Desk:
 
 def _text(message: dict) -> str:
     return html.unescape(message["text"])
-
-
-def _wait(predicate, timeout: float = 15, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_claim_race_relay_both_ways_close_and_rate(desk) -> None:
@@ -160,7 +150,7 @@ def test_claim_race_relay_both_ways_close_and_rate(desk) -> None:
     loser = BINH if winner == AN else AN
     winner_name = {AN: "Nguyễn Văn An", BINH: "Trần Thị Bình"}[winner]
     assert winner_name in answers[loser] and "đã được" in answers[loser]
-    _wait(lambda: winner_name in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="card shows who")
+    wait_until(lambda: winner_name in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="card shows who")
     assert desk.telegram.buttons(desk.telegram.messages_to(TAN_LAP)[0]) == []
     intro = desk.telegram.wait_text(winner, f"Bạn đã nhận ca #{case_id}")
     assert "012345678901" not in _text(intro[0]) and desk.telegram.buttons(intro[-1])[0]["text"] == "Đóng ca"
@@ -183,7 +173,7 @@ def test_claim_race_relay_both_ways_close_and_rate(desk) -> None:
     payloads = [b["payload"] for m in closing for b in m["message"].get("attachment", {})
                 .get("payload", {}).get("buttons", [])]
     assert f"#reopen:{case_id}" in payloads and f"#rate:{case_id}:5" in payloads
-    _wait(lambda: "Đã xử lý xong" in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="card closed")
+    wait_until(lambda: "Đã xử lý xong" in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="card closed")
     count = len(desk.zalo.messages_to("z1"))
     desk.zl("z1", f"#rate:{case_id}:5")
     desk.zalo.wait_text("z1", "Cảm ơn bạn đã chấm 5/5", after=count)
@@ -202,7 +192,7 @@ def test_web_citizen_relay_and_reopen(desk) -> None:
     card = desk.card(TAN_LAP)
     cb = desk.press(AN, TAN_LAP, f"#claim:{case_id}", card["message_id"], "An")
     assert desk.answer(cb).startswith("Bạn đã nhận")
-    inbox = _wait(lambda: desk.client.get("/api/chat/inbox", params={"user_id": "w1"}).json()["messages"],
+    inbox = wait_until(lambda: desk.client.get("/api/chat/inbox", params={"user_id": "w1"}).json()["messages"],
                   what="web inbox")
     assert "đã nhận hỗ trợ" in inbox[0]["text"]
     assert desk.client.get("/api/chat/inbox", params={"user_id": "w1"}).json()["messages"] == []
@@ -210,14 +200,14 @@ def test_web_citizen_relay_and_reopen(desk) -> None:
     assert reply["messages"] == []  # nothing from the assistant: it goes to the member
     desk.telegram.wait_text(AN, "em cảm ơn, em đợi ạ")
     desk.tg(desk.telegram.make_update(AN, "Không có gì, bạn thử lại nhé"))
-    got = _wait(lambda: desk.client.get("/api/chat/inbox", params={"user_id": "w1"}).json()["messages"],
+    got = wait_until(lambda: desk.client.get("/api/chat/inbox", params={"user_id": "w1"}).json()["messages"],
                 what="member reply on the web")
     assert "Không có gì, bạn thử lại nhé" in got[0]["text"]
     # The "Đóng ca" button asks for the note; the next message is the note.
     desk.tg(desk.telegram.make_update(AN, callback_data=f"#close:{case_id}"))
     desk.telegram.wait_text(AN, "ghi chú")
     desk.tg(desk.telegram.make_update(AN, "Đã hướng dẫn cài lại ứng dụng"))
-    closing = _wait(lambda: desk.client.get("/api/chat/inbox", params={"user_id": "w1"}).json()["messages"],
+    closing = wait_until(lambda: desk.client.get("/api/chat/inbox", params={"user_id": "w1"}).json()["messages"],
                     what="closing on the web")
     assert any(b["payload"] == f"#reopen:{case_id}" for m in closing for b in m["buttons"])
     reopened = desk.client.post("/api/chat", json={"user_id": "w1", "payload": f"#reopen:{case_id}"}).json()
@@ -241,13 +231,13 @@ def test_forward_from_the_card(desk) -> None:
     cb = desk.press(2201, TAN_LAP, f"#claim:{case_id}", card["message_id"], "Cường")
     assert "chưa có trong danh sách" in desk.answer(cb)  # Cường is Tích Lương's, not Tân Lập's
     desk.press(AN, TAN_LAP, f"#fwd:{case_id}", card["message_id"], "An")
-    options = _wait(lambda: [b for b in desk.telegram.buttons(desk.telegram.messages_to(TAN_LAP)[0])
+    options = wait_until(lambda: [b for b in desk.telegram.buttons(desk.telegram.messages_to(TAN_LAP)[0])
                              if b["callback_data"].startswith("#to:")], what="forward options")
     target = next(b for b in options if "Tích Lương" in b["text"])
     desk.press(AN, TAN_LAP, target["callback_data"], card["message_id"], "An")
     new_card = desk.card(TICH_LUONG)
     assert f"#{case_id}" in _text(new_card)
-    _wait(lambda: "đã chuyển sang" in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="old card")
+    wait_until(lambda: "đã chuyển sang" in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="old card")
     desk.telegram.wait_text(6001, "được chuyển đến Tổ CNSCĐ phường Tích Lương")
     stale = desk.press(BINH, TAN_LAP, f"#claim:{case_id}", card["message_id"], "Bình")
     assert "không còn ở tổ này" in desk.answer(stale)
@@ -286,7 +276,7 @@ def test_reminder_then_move_to_the_province_with_a_controlled_clock(desk) -> Non
     assert desk.client.portal.call(sweep, desk.clock.now) == (0, 1)
     province_card = desk.card(PROVINCE)
     assert f"#{case_id}" in _text(province_card)
-    _wait(lambda: "đã chuyển lên" in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="old card")
+    wait_until(lambda: "đã chuyển lên" in _text(desk.telegram.messages_to(TAN_LAP)[0]), what="old card")
     desk.zalo.wait_text("z2", "chuyển lên Tổ hỗ trợ tỉnh Thái Nguyên")
     cb = desk.press(2001, PROVINCE, f"#claim:{case_id}", province_card["message_id"], "Tỉnh")
     assert desk.answer(cb).startswith("Bạn đã nhận")

@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from teams.cases import Cases
+from tests.fakes.server import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,16 +33,6 @@ def _zalo_texts(messages: list[dict]) -> str:
 def _zalo_payloads(messages: list[dict]) -> list[str]:
     return [b["payload"] for m in messages
             for b in m["message"].get("attachment", {}).get("payload", {}).get("buttons", [])]
-
-
-def _wait(predicate, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class ZaloCitizen:
@@ -72,7 +63,7 @@ def test_escalation_card_claim_race_relay_resolve(gateway, fakes) -> None:
     asked = time.monotonic()
     done = _zalo_texts(citizen.say("/affirm", "mã #"))
     assert "Tổ công nghệ số cộng đồng xã Tân Lập" in done and "đang làm việc" in done
-    card = _wait(lambda: _cards(telegram, TAN_LAP, seen_cards), what="the team's card")[0]
+    card = wait_until(lambda: _cards(telegram, TAN_LAP, seen_cards), timeout=30, what="the team's card")[0]
     latency = card["at"] - asked
     text = _text(card)
     case_id = int(text.split("#", 1)[1].split()[0])
@@ -86,14 +77,14 @@ def test_escalation_card_claim_race_relay_resolve(gateway, fakes) -> None:
                for user, name in ((AN, "An"), (BINH, "Bình"))}
     for update in presses.values():
         telegram.push(update)
-    answers = {u: _wait(lambda u=u: telegram.callback_texts.get(presses[u]["callback_query"]["id"]),
-                           what="callback answer") for u in presses}
+    answers = {u: wait_until(lambda u=u: telegram.callback_texts.get(presses[u]["callback_query"]["id"]),
+                           timeout=30, what="callback answer") for u in presses}
     winner = next(u for u, a in answers.items() if a.startswith("Bạn đã nhận"))
     loser = BINH if winner == AN else AN
     name = {AN: "Nguyễn Văn An", BINH: "Trần Thị Bình"}[winner]
     assert f"đã được {name} nhận" in answers[loser]
-    _wait(lambda: f"Đang xử lý: {name}" in _text(telegram.messages_to(TAN_LAP)[seen_cards]),
-          what="the card showing who claimed")
+    wait_until(lambda: f"Đang xử lý: {name}" in _text(telegram.messages_to(TAN_LAP)[seen_cards]),
+               timeout=30, what="the card showing who claimed")
     telegram.wait_text(winner, f"Bạn đã nhận ca #{case_id}")
     zalo.wait_text(citizen.id, f"{name} (Tổ công nghệ số cộng đồng xã Tân Lập) đã nhận")
 
@@ -140,7 +131,7 @@ def test_out_of_hours_asks_for_a_call_back_number(gateway, fakes) -> None:
     assert "ngoài giờ làm việc" in text and "gọi lại" in text
     buttons = {b["text"]: b["callback_data"] for m in done for b in telegram.buttons(m)}
     case_id = int(buttons["Để lại số gọi lại"].split(":")[1])
-    card = _wait(lambda: _cards(telegram, DONG_HY, seen), what="the card")[0]
+    card = wait_until(lambda: _cards(telegram, DONG_HY, seen), timeout=30, what="the card")[0]
     assert "Số gọi lại" not in _text(card)
     say(callback=buttons["Để lại số gọi lại"], needle="Bạn gõ số điện thoại")
     thanks = say("số của tôi là 0987 654 321", "gọi lại số ...321")

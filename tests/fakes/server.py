@@ -9,6 +9,17 @@ import time
 import uvicorn
 
 
+def wait_until(predicate, timeout: float = 15, what: str = "condition"):
+    """The predicate's first truthy value, polled every 50 ms; AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

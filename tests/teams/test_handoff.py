@@ -58,7 +58,7 @@ def test_exactly_one_member_wins_concurrent_claims(db_url: str) -> None:
     kinds = [e["kind"] for e in cases.history(case_id)]
     assert kinds.count("claimed") == 1 and kinds[:3] == ["created", "routed", "notified"]
     # The live handoff: the citizen's case is found; the member's focus is the case.
-    assert handoffs.active_for_citizen("zalo:u1").id == case_id
+    assert handoffs.citizen_state("zalo:u1")[0].id == case_id
     assert handoffs.focus(winner).id == case_id
 
 
@@ -77,7 +77,7 @@ def test_close_reopen_rate_and_every_change_recorded(db_url: str) -> None:
     assert handoffs.close(case_id, 2102, "không phải của tôi") is None  # not the holder
     closed = handoffs.close(case_id, 2101, "Đã hướng dẫn đặt lại mật khẩu, gọi 0912345678")
     assert closed.status == "resolved" and "0912345678" not in closed.resolution
-    assert handoffs.active_for_citizen("zalo:u1") is None  # the assistant answers again
+    assert handoffs.citizen_state("zalo:u1")[0] is None  # the assistant answers again
     assert handoffs.rate(case_id, "zalo:someone-else", 5) is None
     assert handoffs.rate(case_id, "zalo:u1", 9) is None
     reopened = handoffs.reopen(case_id, "zalo:u1")
