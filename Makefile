@@ -47,7 +47,7 @@ bench: setup ## Benchmarks: search, index build, memory, fine-tuning, dialogue t
 	@$(VENV)/bin/python -m benchmarks.gateway
 	@$(VENV)/bin/python -m benchmarks.handoff
 
-nlu-eval: setup ## NLU 5-fold cross-validation, with and without diacritics (~20 min)
+nlu-eval: setup ## NLU 5-fold cross-validation, with and without diacritics (~35 min on 2 cores)
 	@scripts/nlu_eval.sh
 
 lint: ## Ruff over the packages

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # NLU cross-validation (5 folds) on the training data, and on the same data without
-# diacritics; prints weighted intent F1 and every intent's F1. Takes ~20 minutes on 2 cores.
+# diacritics; prints weighted intent F1 and every intent's F1. Takes ~35 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/train.sh >/dev/null

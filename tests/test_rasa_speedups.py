@@ -4,11 +4,9 @@ confident one per span (nlu.components.OverlappingEntityFilter)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from core.settings import PROJECT_ROOT
+from tests.rasa_env import run_in_rasa_env
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +37,4 @@ print("ok")
 
 
 def test_action_responses_are_still_validated_and_entities_disjoint() -> None:
-    python = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
-    if not python.exists():
-        pytest.fail("The Rasa environment is missing: run `make setup`.")
-    out = subprocess.run([str(python), "-c", SCRIPT], cwd=PROJECT_ROOT, capture_output=True,
-                         text=True, timeout=300, env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"})
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+    run_in_rasa_env(SCRIPT)
