@@ -1,5 +1,6 @@
-"""Run in the Rasa environment: the speed-up (nlu/rasa_speedups.py) keeps validating
-action-server responses on the real RemoteAction; overlapping entities are reduced to the most
+"""Run in the Rasa environment: the speed-ups (nlu/rasa_speedups.py) keep validating
+action-server responses on the real RemoteAction and resolve event names to the same classes
+as Rasa's own walk; overlapping entities are reduced to the most
 confident one per span (nlu.components.OverlappingEntityFilter)."""
 
 from __future__ import annotations
@@ -26,6 +27,23 @@ for bad in ({"events": "nope"}, {"events": [{"event": "slot", "name": 3}]}, {"re
         assert "Failed to validate Action server response" in error.message
     else:
         raise SystemExit(f"accepted {bad}")
+from rasa.shared.core.events import Event, UserUttered, SlotSet, ActionExecuted
+from rasa.shared.utils.common import all_subclasses
+assert rasa_speedups._original_resolve_by_type is not None
+for cls in all_subclasses(Event):  # the cached lookup answers as the original walk does
+    assert Event.resolve_by_type(cls.type_name) is rasa_speedups._original_resolve_by_type(cls.type_name)
+    assert Event.resolve_by_type(cls.type_name) is Event.resolve_by_type(cls.type_name)
+assert Event.resolve_by_type("user") is UserUttered and Event.resolve_by_type("slot") is SlotSet
+assert Event.resolve_by_type("no_such_event", default=ActionExecuted) is ActionExecuted
+assert Event.resolve_by_type("topic") is None
+try:
+    Event.resolve_by_type("no_such_event")
+except ValueError:
+    pass
+else:
+    raise SystemExit("an unknown event name resolved")
+event = Event.from_parameters({"event": "slot", "name": "topic", "value": "EID03"})
+assert isinstance(event, SlotSet) and event.value == "EID03"
 from nlu.components import disjoint_entities
 same_span = [{"start": 0, "end": 4, "entity": "service", "confidence_entity": 0.6},
              {"start": 0, "end": 4, "entity": "aspect", "confidence_entity": 0.9},
