@@ -256,12 +256,16 @@ def kb_setup(actor: Actor = "setup",
     upgrade(settings.resolved_database_url)
     store = _store()
     entries = load_entries(settings.kb_dir)
-    result = store.import_entries(entries, actor=actor, note="setup from knowledge/topics",
-                                  full_snapshot=True)
-    if not result.unchanged:
+    # Files already imported once (as any version) are not imported again: versions made
+    # since then in the database (an admin's draft from the unresolved queue, a rollback)
+    # stay as they are. Changed files are imported as the whole KB and published.
+    imported = store.version_with_content(entries)
+    if imported is None:
+        result = store.import_entries(entries, actor=actor, note="setup from knowledge/topics",
+                                      full_snapshot=True)
         typer.echo(f"imported version {result.version}")
     published = store.published_version()
-    if published is None or not result.unchanged:
+    if published is None or imported is None:
         store.publish(actor=actor)
     if tune:
         kb_tune(epochs=1, force=False)

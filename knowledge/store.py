@@ -113,6 +113,13 @@ class KnowledgeStore:
             v = self._published(s)
             return self._info(s, v) if v else None
 
+    def version_with_content(self, entries: list[Entry]) -> int | None:
+        """The newest version whose content is exactly `entries` as the whole KB, if any."""
+        content_hash = snapshot_hash({e.id: e.to_data() for e in entries})
+        with session_scope(self.url) as s:
+            return s.scalar(select(KbVersion.id).where(KbVersion.content_hash == content_hash)
+                            .order_by(KbVersion.id.desc()).limit(1))
+
     def snapshot(self, version: int | None = None) -> Snapshot:
         """Entries of `version`, or of the published version."""
         with session_scope(self.url) as s:

@@ -149,3 +149,37 @@ def test_doctor_names_what_is_wrong_and_the_fix(env_settings, monkeypatch) -> No
     assert "[warn] team directory: no teams" in r.output and "govbot teams import" in r.output
     assert run("teams", "import", "teams/demo_directory.yml").exit_code == 0
     assert "Telegram is off: no cards can be posted" in run("doctor").output
+
+
+def test_setup_keeps_versions_made_after_the_files_were_imported(env_settings, monkeypatch,
+                                                                  tmp_path: Path) -> None:
+    """`kb setup` (run by every `make run`) imports the topic files only when they changed:
+    an admin's later version (a draft from the unresolved queue, published) is not
+    overwritten by the files it came after."""
+    import govbot.cli as cli
+
+    monkeypatch.setattr(cli, "kb_tune", lambda **_: None)  # not what this test is about
+    monkeypatch.setattr(cli, "_build_index", lambda **_: None)
+    r = run("kb", "setup", "--no-tune")
+    assert r.exit_code == 0 and "imported version 1" in r.output, r.output
+    edited = tmp_path / "S02.yml"
+    edited.write_text((KB / "S02.yml").read_text("utf-8").replace(
+        "last_reviewed: 2026-12-01", "last_reviewed: 2026-12-03"), "utf-8")
+    assert run("kb", "import", str(edited), "--actor", "admin").exit_code == 0
+    assert run("kb", "publish", "--no-build", "--actor", "admin").exit_code == 0
+
+    r = run("kb", "setup", "--no-tune")
+    assert r.exit_code == 0 and "imported" not in r.output, r.output
+    versions = json.loads(run("kb", "versions", "--json").output)
+    assert [(v["version"], v["status"]) for v in versions] == [(1, "archived"), (2, "published")]
+
+    monkeypatch.setattr(get_settings(), "kb_dir", tmp_path / "files")  # the files change
+    (tmp_path / "files").mkdir()
+    for path in KB.glob("*.yml"):
+        text = path.read_text("utf-8")
+        if path.name == "S09.yml":
+            text = text.replace("last_reviewed: 2026-12-01", "last_reviewed: 2026-12-04")
+        (tmp_path / "files" / path.name).write_text(text, "utf-8")
+    r = run("kb", "setup", "--no-tune")
+    assert r.exit_code == 0 and "imported version 3" in r.output, r.output
+    assert json.loads(run("kb", "versions", "--json").output)[-1]["status"] == "published"
