@@ -84,6 +84,8 @@ def disjoint_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if all(entity["end"] <= k["start"] or k["end"] <= entity["start"] for k in kept):
             kept.append(entity)
     return sorted(kept, key=lambda e: (e["start"], e["end"]))
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
@@ -157,7 +159,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
                 continue
-            ranking = sorted(({"name": c, "confidence": float(p)} for c, p in zip(classes, row, strict=True)),
+            ranking = sorted(({"name": c, "confidence": float(p)}
+                              for c, p in zip(classes, row, strict=True)),
                              key=lambda r: -r["confidence"])
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[: self.config["ranking_length"]],
