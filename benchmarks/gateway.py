@@ -20,6 +20,7 @@ Run with `make bench` (after `make setup`).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import statistics
 import time
@@ -150,6 +151,54 @@ def audit(db_url: str, fake: FakeTelegram) -> tuple[int, int, int]:
     return not_done, duplicated, lost
 
 
+def cpu_seconds(pid: int, *, descendants: bool = True) -> float:
+    """User + system CPU time of a process so far, with its descendants' (the action server
+    serves from a child process), from Linux's /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, used = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parent[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree = {pid}
+    while descendants:
+        more = {p for p, pp in parent.items() if pp in tree} - tree
+        if not more:
+            break
+        tree |= more
+    return sum(used.get(p, 0.0) for p in tree)
+
+
+class CpuMeter:
+    """CPU milliseconds per message of each process of the stack during one load."""
+
+    def __init__(self, processes: dict[str, int]):
+        self.processes = processes
+
+    def __enter__(self) -> CpuMeter:
+        self.start = self._now()
+        return self
+
+    def _now(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        now["benchmark"] = cpu_seconds(os.getpid(), descendants=False)  # load + fake Telegram
+        return now
+
+    def __exit__(self, *_: object) -> None:
+        self.used = {k: v - self.start[k] for k, v in self._now().items()}
+
+    def line(self, messages: int, seconds: float) -> str:
+        parts = ", ".join(f"{k} {v * 1000 / max(messages, 1):.1f}" for k, v in self.used.items())
+        return (f"{'':>22}CPU ms per message: {parts}; all busy "
+                f"{sum(self.used.values()) / seconds * 100:.0f}% of {os.cpu_count()} cores")
+
+
 def main() -> None:
     random.seed(7)
     settings = get_settings()
@@ -174,14 +223,19 @@ def main() -> None:
         asyncio.run(warm.closed_loop(5, 5, think=0.2))
         print("\nGateway benchmark (Telegram webhook -> store -> Rasa -> actions -> sendMessage)")
         print(f"{'load':>22}{'msgs':>8}{'p50 ms':>9}{'p95 ms':>9}{'msgs/s':>10}{'lost':>8}{'retried':>9}")
+        stack = {"rasa": rasa.popen.pid, "actions": actions.popen.pid, "gateway": gateway.popen.pid}
         for citizens in (1, 10, 50):
             load = Load(fake, webhook, secret, questions)
-            seconds = asyncio.run(load.closed_loop(citizens, 20 if citizens > 1 else 15))
+            with CpuMeter(stack) as cpu:
+                seconds = asyncio.run(load.closed_loop(citizens, 20 if citizens > 1 else 15))
             print(row(f"{citizens} citizens (1 s read)", load, seconds))
+            print(cpu.line(load.sent_updates, seconds))
         for rate in (30, 40):
             load = Load(fake, webhook, secret, questions)
-            seconds = asyncio.run(load.open_loop(rate, 20))
+            with CpuMeter(stack) as cpu:
+                seconds = asyncio.run(load.open_loop(rate, 20))
             print(row(f"{rate}/s arriving", load, seconds))
+            print(cpu.line(load.sent_updates, seconds))
         time.sleep(3)
         not_done, duplicated, lost = audit(db_url, fake)
         print(f"\nAudit: {len(fake.sent)} replies sent; updates not done {not_done}, chats with "
