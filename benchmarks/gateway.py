@@ -14,11 +14,13 @@ Then checks that no reply was lost or duplicated (every update answered; the fak
 exactly the replies the gateway stored). Telegram's own send limit (30/s overall) is raised
 for the run: the fake server has none, and the point is the gateway's capacity.
 
-Run with `make bench` (after `make setup`).
+Run with `make bench` (after `make setup`), or alone with a choice of loads, e.g.
+`.venv/bin/python -m benchmarks.gateway --citizens 50 --rates "" --repeat 3`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import random
@@ -199,7 +201,23 @@ class CpuMeter:
                 f"{sum(self.used.values()) / seconds * 100:.0f}% of {os.cpu_count()} cores")
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--citizens", default="1,10,50",
+                        help="closed-loop loads, comma-separated (default 1,10,50; empty: none)")
+    parser.add_argument("--rates", default="30,40",
+                        help="open-loop arrival rates per second (default 30,40; empty: none)")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each load (default 20)")
+    parser.add_argument("--repeat", type=int, default=1, help="run the loads this many times")
+    return parser.parse_args(argv)
+
+
+def numbers(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     random.seed(7)
     settings = get_settings()
     questions = [q.q for q in load_questions(settings.eval_set) if q.expected][:300]
@@ -224,18 +242,20 @@ def main() -> None:
         print("\nGateway benchmark (Telegram webhook -> store -> Rasa -> actions -> sendMessage)")
         print(f"{'load':>22}{'msgs':>8}{'p50 ms':>9}{'p95 ms':>9}{'msgs/s':>10}{'lost':>8}{'retried':>9}")
         stack = {"rasa": rasa.popen.pid, "actions": actions.popen.pid, "gateway": gateway.popen.pid}
-        for citizens in (1, 10, 50):
-            load = Load(fake, webhook, secret, questions)
-            with CpuMeter(stack) as cpu:
-                seconds = asyncio.run(load.closed_loop(citizens, 20 if citizens > 1 else 15))
-            print(row(f"{citizens} citizens (1 s read)", load, seconds))
-            print(cpu.line(load.sent_updates, seconds))
-        for rate in (30, 40):
-            load = Load(fake, webhook, secret, questions)
-            with CpuMeter(stack) as cpu:
-                seconds = asyncio.run(load.open_loop(rate, 20))
-            print(row(f"{rate}/s arriving", load, seconds))
-            print(cpu.line(load.sent_updates, seconds))
+        for _round in range(args.repeat):
+            for citizens in numbers(args.citizens):
+                load = Load(fake, webhook, secret, questions)
+                with CpuMeter(stack) as cpu:
+                    seconds = asyncio.run(load.closed_loop(
+                        citizens, args.seconds if citizens > 1 else min(15, args.seconds)))
+                print(row(f"{citizens} citizens (1 s read)", load, seconds))
+                print(cpu.line(load.sent_updates, seconds))
+            for rate in numbers(args.rates):
+                load = Load(fake, webhook, secret, questions)
+                with CpuMeter(stack) as cpu:
+                    seconds = asyncio.run(load.open_loop(rate, args.seconds))
+                print(row(f"{rate}/s arriving", load, seconds))
+                print(cpu.line(load.sent_updates, seconds))
         time.sleep(3)
         not_done, duplicated, lost = audit(db_url, fake)
         print(f"\nAudit: {len(fake.sent)} replies sent; updates not done {not_done}, chats with "
