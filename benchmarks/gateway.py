@@ -237,6 +237,12 @@ def main(argv: list[str] | None = None) -> None:
         while not fake.webhook and time.monotonic() < deadline:
             time.sleep(0.2)
         webhook, secret = fake.webhook["url"], fake.webhook["secret_token"]
+        # measure a stack that is up: the gateway loads its own knowledge service (for the
+        # degraded answers) in the background after it starts; /healthz waits for it
+        while time.monotonic() < deadline + 120:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=120).status_code == 200:
+                break
+            time.sleep(1)
         warm = Load(fake, webhook, secret, questions)
         asyncio.run(warm.closed_loop(5, 5, think=0.2))
         print("\nGateway benchmark (Telegram webhook -> store -> Rasa -> actions -> sendMessage)")

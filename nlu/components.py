@@ -189,6 +189,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return cls(config, model_storage, resource, pipeline)
 
 
-from nlu import rasa_speedups  # noqa: E402
+from nlu import log_privacy, rasa_speedups  # noqa: E402
 
 rasa_speedups.install()
+log_privacy.install()  # `rasa run` configured its log handlers before loading the model

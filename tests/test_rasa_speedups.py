@@ -56,3 +56,76 @@ print("ok")
 
 def test_action_responses_are_still_validated_and_entities_disjoint() -> None:
     run_in_rasa_env(SCRIPT)
+
+
+KEPT_SESSION = """
+import asyncio
+import nlu.components  # installs the speed-ups
+from aiohttp import web
+from rasa.utils.endpoints import EndpointConfig
+from nlu import rasa_speedups
+
+rasa_speedups.KEEPALIVE_SECONDS = 0.5
+peers = []
+
+async def webhook(request):
+    peers.append(request.transport.get_extra_info("peername"))
+    return web.json_response({"events": [], "responses": [{"text": (await request.json())["n"]}]})
+
+async def main():
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    for n in range(5):  # one action call after another: one connection
+        reply = await endpoint.request(json={"n": str(n)}, method="post")
+        assert reply["responses"][0]["text"] == str(n), reply
+    assert len(set(peers)) == 1, peers
+    async with endpoint.session() as session:  # Rasa's other callers still work
+        async with session.post(endpoint.url, json={"n": "x"}) as r:
+            assert (await r.json())["responses"][0]["text"] == "x"
+    assert not session.closed  # kept for the next call
+    await asyncio.sleep(1.0)  # idle past the keep-alive: the client drops the connection
+    await endpoint.request(json={"n": "late"}, method="post")
+    assert len(set(peers)) == 2, peers
+    results = await asyncio.gather(*(endpoint.request(json={"n": str(i)}, method="post")
+                                     for i in range(20)))  # concurrent calls share the pool
+    assert [r["responses"][0]["text"] for r in results] == [str(i) for i in range(20)]
+    await runner.cleanup()
+
+asyncio.run(main())
+print("ok")
+"""
+
+
+def test_action_calls_reuse_a_kept_alive_connection() -> None:
+    run_in_rasa_env(KEPT_SESSION)
+
+
+LOG_PRIVACY = """
+import io, logging
+logging.basicConfig(level=logging.INFO)  # as `rasa run` configures its handlers first
+stream = io.StringIO()
+logging.getLogger().handlers[0].stream = stream
+import nlu.components  # installs the filter, as loading the model does
+import structlog
+from rasa.utils.log_utils import configure_structlog
+configure_structlog(logging.INFO)
+structlog.get_logger().error("rest.message.received.timeout",
+                             text="mật khẩu của tôi là Abc12345, số căn cước 001203004567")
+logging.getLogger("rasa.core.processor").error("user 0912345678 wrote: OTP 482913")
+logging.getLogger("rasa.x").info("Starting Rasa server on %s", "http://127.0.0.1:5005")
+out = stream.getvalue()
+for secret in ("Abc12345", "001203004567", "0912345678", "482913"):
+    assert secret not in out, out
+assert "rest.message.received.timeout" in out and "http://127.0.0.1:5005" in out, out
+print("ok")
+"""
+
+
+def test_personal_data_is_redacted_from_rasas_log() -> None:
+    run_in_rasa_env(LOG_PRIVACY)
