@@ -201,6 +201,19 @@ class CpuMeter:
                 f"{sum(self.used.values()) / seconds * 100:.0f}% of {os.cpu_count()} cores")
 
 
+def reference_loop_ms() -> float:
+    """Milliseconds of one core for a fixed pure-Python loop (best of 3): how fast this
+    machine is today, to compare figures taken on different days or hosts."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--citizens", default="1,10,50",
@@ -246,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         warm = Load(fake, webhook, secret, questions)
         asyncio.run(warm.closed_loop(5, 5, think=0.2))
         print("\nGateway benchmark (Telegram webhook -> store -> Rasa -> actions -> sendMessage)")
+        print(f"machine speed: reference loop {reference_loop_ms():.0f} ms (lower is faster)")
         print(f"{'load':>22}{'msgs':>8}{'p50 ms':>9}{'p95 ms':>9}{'msgs/s':>10}{'lost':>8}{'retried':>9}")
         stack = {"rasa": rasa.popen.pid, "actions": actions.popen.pid, "gateway": gateway.popen.pid}
         for _round in range(args.repeat):
