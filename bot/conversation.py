@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -146,7 +147,7 @@ class Conversation:
             notices = await self.desk.before_erase(item.sender_id) if self.desk else []
             removed = await asyncio.to_thread(self.store.erase, item.sender_id)
             log.info("erasure for %s: %s", pseudonym(item.sender_id), removed)
-            await self._restart_rasa(item.sender_id)
+            await self._erase_rasa(item.sender_id)
             return [text_reply(ERASED), *notices]
         if payload == "#erase:no":
             return [text_reply(ERASE_CANCELLED)]
@@ -154,7 +155,22 @@ class Conversation:
             return [text_reply("Nút này không còn dùng được. Bạn gõ câu hỏi giúp mình nhé.")]
         return await self.ask_rasa(item.sender_id, payload, item.channel)
 
-    async def _restart_rasa(self, sender_id: str) -> None:
+    async def _erase_rasa(self, sender_id: str) -> None:
+        """Erase the conversation in Rasa too: its events (the citizen's texts among them) are
+        replaced by none, through Rasa's HTTP API. A "/restart" message would only append an
+        event and leave the history in the tracker store; it is the fallback when the API
+        refuses (for instance a production tracker store that only appends: see
+        docs/channels.md)."""
+        base = self.settings.rasa_url.rstrip("/")
+        url = f"{base}/conversations/{quote(sender_id, safe=':')}/tracker/events"
+        try:
+            response = await asyncio.wait_for(self.http.put(url, json=[]),
+                                              timeout=self.settings.rasa_timeout_seconds)
+            response.raise_for_status()
+            return
+        except (TimeoutError, httpx.HTTPError) as exc:
+            log.warning("could not erase the Rasa conversation of %s (%s); restarting it",
+                        pseudonym(sender_id), type(exc).__name__)
         try:
             await self._post_rasa(sender_id, "/restart", "gateway")
         except RasaUnavailable:

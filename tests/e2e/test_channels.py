@@ -110,6 +110,18 @@ def test_photo_unknown_command_and_erasure(gateway, fakes) -> None:
         assert request.kind == "erasure" and request.detail["conversation_turns"] >= 1
         stored = " ".join(r.text for r in s.scalars(select(InboundUpdate)).all())
     assert "001203004567" not in stored
+    # Rasa's copy of the conversation is gone too (a /restart would have kept the texts)
+    tracker = httpx.get(f"{gateway['rasa_url']}/conversations/tg:{chat}/tracker",
+                        params={"include_events": "ALL"}, timeout=10).json()
+    assert "001203004567" not in json.dumps(tracker, ensure_ascii=False)
+    assert not [e for e in tracker["events"] if e["event"] == "user"]
+    # ... and the citizen can go on as a new conversation
+    seen = len(telegram.messages_to(chat))
+    telegram.push(telegram.make_update(chat, "phí cấp lại căn cước bao nhiêu"))
+    telegram.wait_for(chat, seen + 1)
+    time.sleep(2)  # the whole reply (it may be several messages)
+    answer = " ".join(html.unescape(m["text"]) for m in telegram.messages_to(chat)[seen:]).lower()
+    assert "căn cước" in answer and "gặp lỗi" not in answer and "sự cố" not in answer
 
 
 def test_zalo_signed_events_replies_buttons_and_errors(gateway, fakes) -> None:
