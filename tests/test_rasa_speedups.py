@@ -129,3 +129,49 @@ print("ok")
 
 def test_personal_data_is_redacted_from_rasas_log() -> None:
     run_in_rasa_env(LOG_PRIVACY)
+
+
+QUICK_VALIDATION = """
+import nlu.components  # installs the speed-ups
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import (ActionExecuted, ActiveLoop, AllSlotsReset, BotUttered,
+    FollowupAction, Restarted, SessionStarted, SlotSet, UserUttered, ConversationPaused)
+from nlu import rasa_speedups
+
+action = RemoteAction.__new__(RemoteAction)
+schema = action.action_response_format_spec()
+full = validator_for(schema)(schema)
+action._validate_action_result({"events": []})  # builds the validators
+assert len(rasa_speedups._BY_EVENT) == 23, sorted(rasa_speedups._BY_EVENT)
+
+good = [e.as_dict() for e in (
+    SlotSet("topic", "EID03"), SlotSet("guide_step", 2.0), ActionExecuted("action_listen"),
+    BotUttered("xin chào", {"buttons": [{"title": "Có", "payload": "/affirm"}]}),
+    UserUttered("chào", {"name": "greet", "confidence": 1.0}), FollowupAction("action_x"),
+    Restarted(), SessionStarted(), ActiveLoop("escalation_form"), ActiveLoop(None),
+    AllSlotsReset(), ConversationPaused())]
+results = [{"events": good, "responses": [{"text": "a"}, {"buttons": []}]}, {}, {"events": []},
+           {"responses": []}]
+bad = [{"events": "nope"}, {"events": [{"event": "slot", "name": 3}]}, {"responses": [1]},
+       {"events": [{"event": "no_such_event"}]}, {"events": [{"name": "x"}]}, {"events": [3]},
+       {"events": [{"event": "slot", "name": "x", "timestamp": "yesterday"}]},
+       {"events": [{"event": "action", "name": 5}]}, {"responses": None}, [], "x",
+       {"events": [{"event": "user", "text": 7}]}, {"events": [{"event": "bot", "metadata": 1}]},
+       {"events": [{"event": ["slot"]}]}, {"events": [{"event": None}]}]
+for r in results:
+    assert full.is_valid(r) and rasa_speedups._valid_by_event(r), r  # valid: quick path says so
+for r in bad:
+    assert not full.is_valid(r), r
+    assert not rasa_speedups._valid_by_event(r), r  # never valid by the quick path alone
+for e in good:  # one event alone, and each common field broken
+    assert rasa_speedups._valid_by_event({"events": [e]})
+    for field, wrong in (("timestamp", "now"), ("metadata", [1]), ("event", 1)):
+        broken = {**e, field: wrong}
+        assert full.is_valid({"events": [broken]}) == rasa_speedups._valid_by_event({"events": [broken]}), broken
+print("ok")
+"""
+
+
+def test_quick_validation_agrees_with_rasas_full_schema() -> None:
+    run_in_rasa_env(QUICK_VALIDATION)
