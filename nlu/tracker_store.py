@@ -57,15 +57,27 @@ class _Saved:
         events = self.tracker.events
         return len(events) == self.length and (events[-1] if events else None) is self.last
 
+    def _saved_end(self, events: list[Any]) -> int | None:
+        """Where the saved events end in `events` (None: the saved last event is gone, a
+        bounded history rolled past it)."""
+        if self.last is None:
+            return 0
+        for i in range(len(events) - 1, -1, -1):
+            if events[i] is self.last:
+                return i + 1
+        return None
+
     def saved_events(self) -> list[Any]:
         """The events as saved (a turn that did not save appended after them)."""
         events = list(self.tracker.events)
-        if self.last is None:
-            return []
-        for i in range(len(events) - 1, -1, -1):
-            if events[i] is self.last:
-                return events[: i + 1]
-        return events  # a bounded history rolled past the saved end: keep what is there
+        end = self._saved_end(events)
+        return events if end is None else events[:end]
+
+    def new_events(self) -> list[Any]:
+        """The events appended since the save."""
+        events = list(self.tracker.events)
+        end = self._saved_end(events)
+        return events if end is None else events[end:]
 
 
 class LiveTrackerStore(TrackerStore, SerializedTrackerAsText):
@@ -106,7 +118,7 @@ class LiveTrackerStore(TrackerStore, SerializedTrackerAsText):
     def _as_saved(self, sender: str, saved: _Saved) -> DialogueStateTracker:
         if saved.unchanged():
             return saved.tracker
-        log.debug("conversation %s changed after its last save: rebuilt as saved", sender)
+        log.debug("a conversation changed after its last save: rebuilt as saved")
         return DialogueStateTracker.from_events(
             sender, saved.saved_events(), self.domain.slots,
             max_event_history=saved.tracker._max_event_history)
@@ -138,7 +150,7 @@ class LiveTrackerStore(TrackerStore, SerializedTrackerAsText):
             return
         saved = self._hot.get(tracker.sender_id)
         if saved is not None and saved.tracker is tracker:  # the live tracker: what it gained
-            new_events = saved_events_after(tracker, saved)
+            new_events = saved.new_events()
         else:
             old = await self.retrieve(tracker.sender_id)
             new_events = TrackerEventDiffEngine.event_difference(old, tracker)
@@ -147,12 +159,3 @@ class LiveTrackerStore(TrackerStore, SerializedTrackerAsText):
     async def keys(self) -> Iterable[str]:
         return [*self._hot, *self._cold]
 
-
-def saved_events_after(tracker: DialogueStateTracker, saved: _Saved) -> list[Any]:
-    events = list(tracker.events)
-    if saved.last is None:
-        return events
-    for i in range(len(events) - 1, -1, -1):
-        if events[i] is saved.last:
-            return events[i + 1:]
-    return events
