@@ -46,6 +46,7 @@ bench: setup ## Benchmarks: search, index build, memory, fine-tuning, dialogue t
 	@$(VENV)/bin/python -m benchmarks.dialogue
 	@$(VENV)/bin/python -m benchmarks.gateway
 	@$(VENV)/bin/python -m benchmarks.handoff
+	@PYTHONPATH=. .venv-rasa/bin/python -m benchmarks.tracker_memory
 
 nlu-eval: setup ## NLU 5-fold cross-validation, with and without diacritics (~35 min on 2 cores)
 	@scripts/nlu_eval.sh
