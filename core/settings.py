@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         default=True, description="Use the domain-tuned model when it beat the base model."
     )
     torch_threads: int = Field(default=1, ge=1, description="CPU threads for query encoding.")
+    query_encoder: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="Run the embedding model's transformer in ONNX Runtime for queries (same "
+        "embeddings, checked on load, about half the CPU) or in PyTorch.")
 
     # Retrieval
     query_max_chars: int = Field(

@@ -31,6 +31,7 @@ from knowledge.dense import (
 )
 from knowledge.errors import EmptyKnowledgeBase, IndexNotBuiltError
 from knowledge.evaluation import fit_calibration, load_questions, score_questions
+from knowledge.onnx_encoder import query_encoder
 from knowledge.passages import Passage, build_passages
 from knowledge.retrieval import Calibration, Retriever
 from knowledge.schema import Entry, load_out_of_scope
@@ -183,6 +184,9 @@ def load_artefact(path: Path, settings: Settings) -> Retriever:
             f"The search index at {path} is unreadable ({exc}). "
             "Rebuild it with `govbot kb build-index --force`.") from exc
     model = load_model(meta["model_path"], threads=settings.torch_threads)
+    if settings.query_encoder == "onnx":
+        model = query_encoder(model, meta["model_path"], settings.models_dir / "onnx",
+                              threads=settings.torch_threads)
     return Retriever(entries=entries, passages=passages, faiss_index=index, model=model,
                      calibration=Calibration(**meta["calibration"]),
                      query_prefix=meta.get("query_prefix", ""),
