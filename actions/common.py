@@ -46,7 +46,7 @@ def knowledge():
         if _service is None:
             from knowledge.service import KnowledgeService
 
-            _service = KnowledgeService.from_settings(get_settings())
+            _service = KnowledgeService.from_settings(get_settings(), server=True)
         return _service
 
 

@@ -59,7 +59,7 @@ class KnowledgeHolder:
                     from knowledge.service import KnowledgeService
 
                     try:
-                        self.service = KnowledgeService.from_settings(self.settings)
+                        self.service = KnowledgeService.from_settings(self.settings, server=True)
                         self.error = None
                     except (KnowledgeError, DatabaseError) as exc:
                         self.error = str(exc)

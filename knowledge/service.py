@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from core.gc_pauses import freeze_long_lived
 from core.settings import Settings, get_settings
 from knowledge.answers import compose
 from knowledge.errors import IndexNotBuiltError
@@ -44,17 +45,23 @@ class Answer:
 class KnowledgeService:
     """Thread-safe access to the current search index with hot reload."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, *, server: bool = False):
+        """`server`: a long-running server (gateway, action server) owns this service: the
+        loaded model and index are frozen out of the garbage collector's full collections
+        (core/gc_pauses.py), after the first load and after each reload."""
+        self.settings, self.server = settings, server
         self._name, self._retriever = load_current(settings)
+        if server:
+            freeze_long_lived(f"loading search index {self._name}")
         self._pointer_seen = self._read_pointer()
         # One watcher per service: it loads a newly built index off the request path and
         # swaps the reference, so queries never wait for a reload.
         threading.Thread(target=self._watch, name="kb-index-watch", daemon=True).start()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> KnowledgeService:
-        return cls(settings or get_settings())
+    def from_settings(cls, settings: Settings | None = None, *, server: bool = False
+                      ) -> KnowledgeService:
+        return cls(settings or get_settings(), server=server)
 
     # --- reload -------------------------------------------------------------------------
 
@@ -78,6 +85,8 @@ class KnowledgeService:
             self._retriever, self._name = retriever, name  # one reference swap
             self._pointer_seen = pointer
             log.info("switched to search index %s", name)
+            if self.server:
+                freeze_long_lived(f"switching to search index {name}")
 
     # --- API ----------------------------------------------------------------------------
 

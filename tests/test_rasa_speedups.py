@@ -175,3 +175,36 @@ print("ok")
 
 def test_quick_validation_agrees_with_rasas_full_schema() -> None:
     run_in_rasa_env(QUICK_VALIDATION)
+
+
+GC_FREEZE = """
+import asyncio, gc, glob, os
+from rasa.core.agent import Agent
+model = max(glob.glob("nlu/models/*.tar.gz"), key=os.path.getmtime)
+agent = Agent.load(model)  # imports nlu.components, which installs the speed-ups
+from nlu import rasa_speedups
+assert hasattr(Agent.handle_message, "__wrapped__") and hasattr(Agent.load_model, "__wrapped__")
+assert gc.get_freeze_count() == 0
+
+async def main():
+    from rasa.core.channels.channel import UserMessage, CollectingOutputChannel
+    out = CollectingOutputChannel()
+    await agent.handle_message(UserMessage("xin chao", out, sender_id="gc-test"))
+    tracker = await agent.tracker_store.retrieve("gc-test")  # the message was handled
+    assert tracker.latest_message.intent.get("name"), tracker.latest_message
+    frozen = gc.get_freeze_count()
+    assert frozen > 100_000, frozen  # the loaded model's objects
+    agent.load_model(model)  # a model replaced: the old one is collectable again
+    assert gc.get_freeze_count() == 0
+    await agent.handle_message(UserMessage("xin chao", out, sender_id="gc-test-2"))
+    assert gc.get_freeze_count() > 100_000
+
+asyncio.run(main())
+print("ok")
+"""
+
+
+def test_the_loaded_model_is_frozen_out_of_full_collections() -> None:
+    """A full collection in `rasa run` walked the whole model (320-340 ms pauses under load):
+    the first message after a load freezes it; loading another model unfreezes."""
+    run_in_rasa_env(GC_FREEZE)

@@ -38,13 +38,25 @@ def test_missing_index_and_empty_kb_name_the_fix(tmp_path, built_index) -> None:
 
 
 def test_version_switch_while_queries_run(built_index, kb_entries, tmp_path) -> None:
+    """As in a server (`server=True`): the loaded index is frozen out of full garbage
+    collections, and the replaced one is freed, not kept frozen."""
+    import gc
     import shutil
+    import weakref
 
     data = tmp_path / "var"
     shutil.copytree(built_index.data_dir, data)
     s = built_index.model_copy(update={"data_dir": data, "reload_check_seconds": 0.05})
-    service = KnowledgeService(s)
+    try:
+        _switch_while_queries_run(KnowledgeService(s, server=True), s, kb_entries, weakref)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def _switch_while_queries_run(service, s, kb_entries, weakref) -> None:
     old_name = service.index_name
+    old_retriever = weakref.ref(service.retriever)
     errors: list[BaseException] = []
     seen_versions: set = set()
     stop = threading.Event()
@@ -76,3 +88,4 @@ def test_version_switch_while_queries_run(built_index, kb_entries, tmp_path) -> 
     assert service.index_name == report.name
     assert seen_versions == {1, 2}
     assert service.get_entry("S02").summary == "Phiên bản mới của tóm tắt."
+    assert old_retriever() is None  # the replaced index is freed
