@@ -1,5 +1,7 @@
 """Memory of a conversation in Rasa's tracker store: live (nlu.tracker_store.LiveTrackerStore
-keeps `hot_conversations` of them) and serialised (its cold tier, and Rasa's in-memory store).
+keeps `hot_conversations` of them) and serialised (its cold tier, and Rasa's in-memory store);
+and how long a full garbage collection takes with that many live conversations (it stops the
+server: the price of keeping them live).
 
 Runs in the Rasa environment: `.venv-rasa/bin/python -m benchmarks.tracker_memory`
 (part of `make bench`).
@@ -7,6 +9,8 @@ Runs in the Rasa environment: `.venv-rasa/bin/python -m benchmarks.tracker_memor
 
 from __future__ import annotations
 
+import gc
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -50,6 +54,20 @@ def main() -> None:
         serialised = len(InMemoryTrackerStore.serialise_tracker(trackers[0]).encode()) / 1024
         print(f"{turns:>6}{len(trackers[0].events):>8}{live:>10.1f}{serialised:>15.1f}"
               f"{live * 10_000 / 1024:>16.0f}")
+    print("\nFull garbage collection with live conversations of 13 turns (best of 3; the rest "
+          "of the process frozen, as `rasa run` is after loading: nlu/rasa_speedups.py)")
+    gc.collect()
+    gc.freeze()
+    for count in (1_000, 2_000, 5_000, 10_000):
+        trackers = [conversation(domain, 13) for _ in range(count)]
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            gc.collect()
+            best = min(best, time.perf_counter() - started)
+        print(f"{count:>7,} live conversations: {best * 1000:6.0f} ms")
+        del trackers
+        gc.collect()
 
 
 if __name__ == "__main__":

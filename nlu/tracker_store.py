@@ -17,6 +17,12 @@ keeps them) and become live again on their next turn. What Rasa sees is the same
   next `retrieve` gives the tracker as last saved, rebuilt from its saved events;
 - new events go to the event broker when one is configured.
 
+Live trackers cost the garbage collector: every full collection walks their objects, about
+30 ms per 1,000 conversations of 13 turns (`benchmarks/tracker_memory.py`), stopping the
+server meanwhile. `nlu/endpoints.yml` keeps 2,000 live (a 2-core process answers about 35
+messages a second, so that is every conversation of the last minute or more); the rest are
+serialised strings, which the collector does not walk.
+
 It lives in one process, like `InMemoryTrackerStore`: production with several Rasa
 processes uses Rasa's SQL or Redis tracker store (see nlu/endpoints.yml).
 """
@@ -84,7 +90,7 @@ class LiveTrackerStore(TrackerStore, SerializedTrackerAsText):
     """In-process tracker store keeping recent conversations live (see the module doc)."""
 
     def __init__(self, domain: Domain | None = None, event_broker: Any = None,
-                 host: str | None = None, hot_conversations: int = 10_000, **kwargs: Any):
+                 host: str | None = None, hot_conversations: int = 2_000, **kwargs: Any):
         self._hot: OrderedDict[str, _Saved] = OrderedDict()  # least recently used first
         self._cold: dict[str, str] = {}  # serialised, as InMemoryTrackerStore keeps them
         self.hot_conversations = max(1, int(hot_conversations))
