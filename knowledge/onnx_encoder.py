@@ -64,6 +64,9 @@ class OnnxSentenceEncoder:
         self.session = ort.InferenceSession(str(onnx_path), options,
                                             providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
+        # A fast tokenizer called with padding/truncation from two threads at once can fail
+        # ("Already borrowed"): the batcher's thread and a bulk encode (clustering) may meet.
+        self._tokenize = threading.Lock()
 
     def encode(self, sentences: Sequence[str], *, batch_size: int = 64,
                normalize_embeddings: bool = True, **_: Any) -> np.ndarray:
@@ -78,8 +81,9 @@ class OnnxSentenceEncoder:
 
     def _encode_batch(self, texts: list[str], normalize: bool) -> np.ndarray:
         torch = self._torch
-        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="np")
+        with self._tokenize:
+            enc = self.tokenizer(texts, padding=True, truncation=True,
+                                 max_length=self.max_length, return_tensors="np")
         tokens = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.input_names})[0]
         features = {"token_embeddings": torch.from_numpy(tokens),
                     "attention_mask": torch.from_numpy(enc["attention_mask"].astype(np.int64))}

@@ -23,6 +23,7 @@ from core.settings import Settings, get_settings
 from knowledge.answers import compose
 from knowledge.errors import IndexNotBuiltError
 from knowledge.index import POINTER, load_current
+from knowledge.onnx_encoder import OnnxSentenceEncoder
 from knowledge.retrieval import Retriever, SearchResult
 from knowledge.schema import Entry
 
@@ -119,4 +120,6 @@ class KnowledgeService:
     def info(self) -> dict[str, Any]:
         r = self._retriever
         return {"index": self._name, "kb_version": r.kb_version, "entries": len(r.entries),
-                "passages": len(r.passages), "calibration": r.calibration.as_dict()}
+                "passages": len(r.passages), "calibration": r.calibration.as_dict(),
+                # "torch" while ONNX is configured: the graph was unusable (see the log)
+                "query_encoder": "onnx" if isinstance(r.model, OnnxSentenceEncoder) else "torch"}

@@ -27,6 +27,12 @@ def test_import_publish_build_search(settings, kb_entries) -> None:
     service = KnowledgeService(settings)
     assert service.search("đổi cccd").results[0].id == "S02"
     assert service.info()["kb_version"] == 1
+    assert service.info()["query_encoder"] == "onnx"  # the default, exported on first load
+    assert list((settings.models_dir / "onnx").glob("query-encoder-*.onnx"))
+    plain = KnowledgeService(settings.model_copy(update={"query_encoder": "torch"}))
+    assert plain.info()["query_encoder"] == "torch"
+    assert [h.id for h in plain.search("đổi cccd").results] == \
+        [h.id for h in service.search("đổi cccd").results]
 
 
 def test_missing_index_and_empty_kb_name_the_fix(tmp_path, built_index) -> None:
