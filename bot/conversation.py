@@ -164,8 +164,9 @@ class Conversation:
         base = self.settings.rasa_url.rstrip("/")
         url = f"{base}/conversations/{quote(sender_id, safe=':')}/tracker/events"
         try:
-            response = await asyncio.wait_for(self.http.put(url, json=[]),
-                                              timeout=self.settings.rasa_timeout_seconds)
+            response = await asyncio.wait_for(
+                self.http.put(url, json=[], params={"token": self.settings.rasa_api_token()}),
+                timeout=self.settings.rasa_timeout_seconds)
             response.raise_for_status()
             return
         except (TimeoutError, httpx.HTTPError) as exc:

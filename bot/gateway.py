@@ -336,7 +336,8 @@ def _topic_title(knowledge: KnowledgeHolder):
 async def _rasa_status(settings: Settings) -> str:
     try:
         async with httpx.AsyncClient(timeout=2) as client:
-            r = await client.get(f"{settings.rasa_url.rstrip('/')}/status")
+            r = await client.get(f"{settings.rasa_url.rstrip('/')}/status",
+                                 params={"token": settings.rasa_api_token()})
         return "ok" if r.status_code == 200 else f"HTTP {r.status_code}"
     except httpx.HTTPError as exc:
         return f"unreachable ({type(exc).__name__})"

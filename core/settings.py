@@ -6,6 +6,9 @@ Every setting can be given as an environment variable with the prefix ``GOVBOT_`
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -84,6 +87,9 @@ class Settings(BaseSettings):
 
     # Gateway
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="The Rasa server.")
+    rasa_token: str = Field(
+        default="", description="Token of Rasa's HTTP API (`rasa run --auth-token`), which reads "
+        "and erases conversations. Empty: generated once into <data_dir>/rasa_api_token.")
     rasa_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Slower than this, the citizen gets the degraded answer.")
     degraded_answers: bool = Field(
@@ -164,6 +170,35 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    def rasa_api_token(self) -> str:
+        """The token Rasa's HTTP API is started with and called with (`rasa_token`, else
+        the one kept in the data folder, created on first use)."""
+        return self.rasa_token or read_or_create_secret(self.data_dir / "rasa_api_token")
+
+
+def read_or_create_secret(path: Path) -> str:
+    """A random secret kept in `path` (mode 600): created once, by whichever process asks
+    first (an exclusive create, so two processes starting together agree)."""
+    try:
+        secret = path.read_text().strip()
+        if secret:
+            return secret
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process was first (or left an empty file)
+        time.sleep(0.05)
+        existing = path.read_text().strip()
+        if existing:
+            return existing
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret)
+    return secret
 
 
 @lru_cache(maxsize=1)

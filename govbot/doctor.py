@@ -20,9 +20,9 @@ class Check:
     required: bool = True
 
 
-def _http(url: str) -> tuple[int | None, str]:
+def _http(url: str, params: dict[str, str] | None = None) -> tuple[int | None, str]:
     try:
-        r = httpx.get(url, timeout=3)
+        r = httpx.get(url, params=params, timeout=3)
         return r.status_code, r.text[:500]
     except httpx.HTTPError as exc:
         return None, type(exc).__name__
@@ -69,8 +69,9 @@ def check_rasa_files() -> Check:
     return Check("rasa model", True, model.name)
 
 
-def check_url(name: str, url: str, fix: str, required: bool = True) -> Check:
-    status, _ = _http(url)
+def check_url(name: str, url: str, fix: str, required: bool = True,
+              params: dict[str, str] | None = None) -> Check:
+    status, _ = _http(url, params)
     if status == 200:
         return Check(name, True, url, required=required)
     return Check(name, False, f"{url}: {status or 'no answer'}", fix, required)
@@ -166,7 +167,10 @@ def run_checks(s: Settings, actions_url: str = "http://127.0.0.1:5055") -> list[
         lambda: check_url("action server", f"{actions_url}/health",
                           "Start everything with `make run` (or `govbot stack`)."),
         lambda: check_url("rasa server", f"{s.rasa_url.rstrip('/')}/status",
-                          "Start everything with `make run`; the log is var/logs/rasa-5005.log."),
+                          "Start everything with `make run`; the log is var/logs/rasa-5005.log. "
+                          "401: Rasa runs with another API token than GOVBOT_RASA_TOKEN (or "
+                          "<data_dir>/rasa_api_token).",
+                          params={"token": s.rasa_api_token()}),
         lambda: check_url("gateway", f"http://127.0.0.1:{s.port}/healthz",
                           "Start everything with `make run`; `govbot serve` runs the gateway alone."),
         lambda: check_telegram(s),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, get_settings, read_or_create_secret
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODELS = PROJECT_ROOT / "nlu" / "models"
@@ -97,11 +97,27 @@ def start_rasa(port: int = 5005, *, action_url: str, model: Path | None = None,
     full_env = {**os.environ, **(env or {}), "GOVBOT_ACTION_SERVER_URL": action_url,
                 "PYTHONPATH": str(PROJECT_ROOT)}
     log = (log_dir or PROJECT_ROOT / "var" / "logs") / f"rasa-{port}.log"
-    cmd = [str(RASA_BIN), "run", "--enable-api", "--model", str(model or latest_model()),
+    # The HTTP API reads and erases conversations: only with the token (the REST channel,
+    # /webhooks/rest/webhook, needs none). The gateway started with the same env finds it.
+    cmd = [str(RASA_BIN), "run", "--enable-api", "--auth-token", rasa_token_for(full_env),
+           "--model", str(model or latest_model()),
            "--endpoints", "nlu/endpoints.yml", "--credentials", "nlu/credentials.yml",
            "--port", str(port), "--interface", "127.0.0.1"]
+    # Ready once it answers at all (Rasa listens only after loading the model): /status says
+    # 401 without the token, which stays out of URLs that error messages print.
     return _spawn("rasa", cmd, full_env, log, f"http://127.0.0.1:{port}/status",
                   f"http://127.0.0.1:{port}", timeout)
+
+
+def rasa_token_for(env: dict[str, str]) -> str:
+    """The API token of a Rasa server started with `env`, as the gateway started with the
+    same env reads it: GOVBOT_RASA_TOKEN, else the one kept in that env's data folder."""
+    if env.get("GOVBOT_RASA_TOKEN"):
+        return env["GOVBOT_RASA_TOKEN"]
+    settings = get_settings()
+    if not env.get("GOVBOT_DATA_DIR"):
+        return settings.rasa_api_token()
+    return read_or_create_secret(PROJECT_ROOT / env["GOVBOT_DATA_DIR"] / "rasa_api_token")
 
 
 def start_gateway(port: int = 8000, *, rasa_url: str, env: dict[str, str] | None = None,

@@ -112,7 +112,8 @@ def test_photo_unknown_command_and_erasure(gateway, fakes) -> None:
     assert "001203004567" not in stored
     # Rasa's copy of the conversation is gone too (a /restart would have kept the texts)
     tracker = httpx.get(f"{gateway['rasa_url']}/conversations/tg:{chat}/tracker",
-                        params={"include_events": "ALL"}, timeout=10).json()
+                        params={"include_events": "ALL",
+                                "token": gateway["settings"].rasa_api_token()}, timeout=10).json()
     assert "001203004567" not in json.dumps(tracker, ensure_ascii=False)
     assert not [e for e in tracker["events"] if e["event"] == "user"]
     # ... and the citizen can go on as a new conversation
@@ -259,8 +260,11 @@ def test_rasa_slow_then_down_gives_degraded_answers(stack, fakes, tmp_path_facto
             r = httpx.post(f"{gw.url}/api/chat", json={"user_id": chat, "text": text}, timeout=30)
             return "\n".join(m["text"] for m in r.json()["messages"]), time.monotonic() - start
 
-        # Ready: the knowledge base (for degraded answers) has loaded.
-        assert httpx.get(f"{gw.url}/healthz", timeout=60).json()["ok"] is True
+        # Ready: the knowledge base (for degraded answers) has loaded; Rasa's API answers the
+        # gateway (the token it was started with reached the gateway)
+        health = httpx.get(f"{gw.url}/healthz", timeout=60).json()
+        assert health["ok"] is True and health["rasa"] == "ok", health
+        assert health["query_encoder"] == "onnx"
         normal, _ = ask("lam sao kich hoat vneid")
         assert "Kích hoạt tài khoản" in normal and "hệ thống đang chậm" not in normal
         os.killpg(rasa.popen.pid, signal.SIGSTOP)  # Rasa hangs: slower than 5 s

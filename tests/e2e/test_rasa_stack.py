@@ -27,11 +27,29 @@ def texts(replies: list[dict]) -> str:
 
 
 def test_parse_endpoint_understands_unaccented_vietnamese(stack) -> None:
-    rasa_url, _, _ = stack
-    r = httpx.post(f"{rasa_url}/model/parse", json={"text": "lam sao kich hoat vneid"}, timeout=30)
+    rasa_url, _, settings = stack
+    token = {"token": settings.rasa_api_token()}
+    r = httpx.post(f"{rasa_url}/model/parse", json={"text": "lam sao kich hoat vneid"},
+                   params=token, timeout=30)
     assert r.json()["intent"]["name"] == "ask_procedure"
-    r = httpx.post(f"{rasa_url}/model/parse", json={"text": "chao ban"}, timeout=30)
+    r = httpx.post(f"{rasa_url}/model/parse", json={"text": "chao ban"}, params=token, timeout=30)
     assert r.json()["intent"]["name"] == "greet"
+
+
+def test_the_http_api_needs_the_token(stack) -> None:
+    """Rasa's HTTP API reads and erases conversations: not without the token."""
+    rasa_url, _, settings = stack
+    for method, path in (("GET", "/status"), ("GET", "/conversations/tg:1/tracker"),
+                         ("PUT", "/conversations/tg:1/tracker/events")):
+        for params in ({}, {"token": "wrong"}):
+            r = httpx.request(method, f"{rasa_url}{path}", params=params, json=[], timeout=30)
+            assert r.status_code == 401, (method, path, params, r.status_code)
+    r = httpx.get(f"{rasa_url}/status", params={"token": settings.rasa_api_token()}, timeout=30)
+    assert r.status_code == 200 and r.json()["model_file"]
+    # the channel citizens' messages come through needs none
+    r = httpx.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": "web:t", "message": "chao"},
+                   timeout=30)
+    assert r.status_code == 200
 
 
 def test_answer_guide_digression_and_resume(stack) -> None:
