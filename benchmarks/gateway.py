@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import random
 import statistics
@@ -32,6 +31,7 @@ import uuid
 import httpx
 
 from benchmarks.retrieval import percentile
+from core.gc_pauses import freeze_long_lived
 from core.settings import get_settings
 from govbot.processes import start_action_server, start_gateway, start_rasa
 from knowledge.evaluation import load_questions
@@ -261,9 +261,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(warm.closed_loop(5, 5, think=0.2))
         # This process times the replies (its fake Telegram server records each send): a full
         # garbage collection here (up to ~90 ms, walking the stack's start-up objects) would
-        # be counted as the assistant's latency. The servers do the same (core/gc_pauses.py).
-        gc.collect()
-        gc.freeze()
+        # be counted as the assistant's latency. The servers do the same.
+        freeze_long_lived("the benchmark's start-up")
         print("\nGateway benchmark (Telegram webhook -> store -> Rasa -> actions -> sendMessage)")
         print(f"machine speed: reference loop {reference_loop_ms():.0f} ms (lower is faster)")
         print(f"{'load':>22}{'msgs':>8}{'p50 ms':>9}{'p95 ms':>9}{'msgs/s':>10}{'lost':>8}{'retried':>9}")

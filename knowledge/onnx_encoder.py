@@ -37,7 +37,7 @@ PROBES = [
 ]
 MAX_DIFFERENCE = 1e-4  # largest allowed difference of any embedding coordinate
 
-_encoders: dict[tuple[int, int], Any] = {}
+_encoders: dict[tuple[int, str, int], Any] = {}
 _lock = threading.Lock()
 
 

@@ -47,6 +47,8 @@ import atexit
 import gc
 from typing import Any
 
+from core.gc_pauses import freeze_long_lived
+
 _VALIDATOR: Any = None
 
 
@@ -189,8 +191,8 @@ def _freezing_handle_message(original: Any) -> Any:
         global _freeze_pending
         if _freeze_pending and self.is_ready():
             _freeze_pending = False
-            gc.collect()  # once: the loading's garbage is freed, not frozen
-            gc.freeze()  # the loaded model's objects: out of every later collection
+            # once: the loading's garbage freed, the model's objects out of later collections
+            freeze_long_lived("loading the Rasa model")
         return await original(self, message)
 
     handle_message.__wrapped__ = original  # type: ignore[attr-defined]
