@@ -43,6 +43,7 @@ eval: setup ## Retrieval evaluation on the held-out set (hybrid, lexical, dense)
 
 bench: setup ## Benchmarks: search, index build, memory, fine-tuning, dialogue turns, gateway
 	@$(VENV)/bin/python -m benchmarks.retrieval
+	@$(VENV)/bin/python -m benchmarks.query_encoder
 	@$(VENV)/bin/python -m benchmarks.dialogue
 	@$(VENV)/bin/python -m benchmarks.gateway
 	@$(VENV)/bin/python -m benchmarks.handoff
